@@ -1,0 +1,28 @@
+{
+    "name": "Repeat Customer CRM",
+    "summary": "Memberships, customer statistics, RFM segments and churn risk "
+    "for repeat customers (回头客)",
+    "version": "18.0.1.0.0",
+    "category": "Sales/Loyalty",
+    "website": "https://github.com/repeat-customer/repeat_customer",
+    "author": "repeat_customer developers",
+    "license": "LGPL-3",
+    "application": True,
+    "depends": ["sale_management", "account"],
+    "external_dependencies": {"python": ["numpy", "scipy"]},
+    "data": [
+        "security/repeat_customer_security.xml",
+        "security/ir.model.access.csv",
+        "data/customer_segment_data.xml",
+        "data/ir_cron_data.xml",
+        "data/ir_actions_server_data.xml",
+        "views/customer_membership_views.xml",
+        "views/customer_segment_views.xml",
+        "views/customer_rfm_snapshot_views.xml",
+        "views/res_partner_views.xml",
+        "views/res_config_settings_views.xml",
+        "views/menus.xml",
+    ],
+    "demo": ["demo/repeat_customer_demo.xml"],
+    "post_init_hook": "post_init_hook",
+}

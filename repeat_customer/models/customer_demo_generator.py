@@ -1,0 +1,515 @@
+import logging
+import random
+import time
+from datetime import timedelta
+
+from odoo import Command, api, fields, models
+
+_logger = logging.getLogger(__name__)
+
+# Orders are created and confirmed by batches of this many.
+ORDER_BATCH_SIZE = 500
+# Every planned purchase lies within this many days, inside the default RFM
+# window (730 days), so the whole history is scored.
+HISTORY_DAYS = 725
+# Extra documents that do not count as purchases, per planned purchase.
+CANCEL_RATE = 0.02
+QUOTATION_RATE = 0.015
+
+# (default code, name, list price, type, business weight, private weight,
+#  peak months)
+DEMO_PRODUCTS = [
+    ("RC-LJ", "西湖龙井 Longjing Green Tea 250g", 168.0, "consu", 3, 4, ()),
+    ("RC-TGY", "安溪铁观音 Tieguanyin Oolong 250g", 128.0, "consu", 3, 4, ()),
+    ("RC-PE", "云南普洱茶饼 Pu'er Tea Cake 357g", 298.0, "consu", 1, 2, ()),
+    ("RC-DUMP", "手工水饺 Handmade Dumplings (50 pcs)", 45.0, "consu", 6, 3, ()),
+    ("RC-XLB", "鲜肉小笼包 Xiaolongbao (24 pcs)", 38.0, "consu", 5, 3, ()),
+    ("RC-MOON", "广式月饼礼盒 Mooncake Gift Box", 268.0, "consu", 1, 1, (8, 9)),
+    ("RC-ZONG", "嘉兴粽子礼盒 Zongzi Gift Box", 158.0, "consu", 1, 1, (5, 6)),
+    ("RC-COF", "云南小粒咖啡豆 Yunnan Coffee Beans 1kg", 158.0, "consu", 3, 3, ()),
+    ("RC-NYF", "年夜饭套餐 New Year Dinner Set", 1288.0, "service", 0, 1, (1, 2)),
+    ("RC-ROOM", "包间预订 Private Dining Room Booking", 300.0, "service", 1, 1, ()),
+    ("RC-TEA", "茶艺体验课 Tea Ceremony Class", 199.0, "service", 0, 1, ()),
+]
+# Demo salespeople: (xml id, name, login, email)
+DEMO_SALESPEOPLE = [
+    ("demo_user_salesperson_li", "李娜", "li.na", "li.na@example.com"),
+    ("demo_user_salesperson_chen", "陈伟", "chen.wei", "chen.wei@example.com"),
+]
+
+
+def _table(text, width=2):
+    """Split a whitespace-separated table into tuples of ``width`` words."""
+    words = text.split()
+    return [tuple(words[i : i + width]) for i in range(0, len(words), width)]
+
+
+SURNAMES = _table(
+    """
+    王 wang   李 li     张 zhang  刘 liu    陈 chen   杨 yang   黄 huang  赵 zhao
+    吴 wu     周 zhou   徐 xu     孙 sun    马 ma     朱 zhu    胡 hu     郭 guo
+    何 he     林 lin    高 gao    罗 luo    郑 zheng  梁 liang  谢 xie    宋 song
+    唐 tang   韩 han    冯 feng   邓 deng   曹 cao    彭 peng
+    """
+)
+GIVEN_NAMES = _table(
+    """
+    芳 fang   伟 wei    娜 na     敏 min    静 jing   丽 li     强 qiang  磊 lei
+    军 jun    洋 yang   勇 yong   艳 yan    杰 jie    娟 juan   涛 tao    明 ming
+    超 chao   霞 xia    平 ping   刚 gang   秀英 xiuying  桂英 guiying  建华 jianhua
+    晓东 xiaodong  海燕 haiyan  志强 zhiqiang  婷婷 tingting  文博 wenbo  子涵 zihan
+    雨桐 yutong  浩然 haoran  欣怡 xinyi  佳怡 jiayi  宇轩 yuxuan
+    """
+)
+# city, pinyin, telephone area code
+CITIES = _table(
+    """
+    上海 shanghai 21   北京 beijing 10   广州 guangzhou 20   深圳 shenzhen 755
+    杭州 hangzhou 571  成都 chengdu 28   南京 nanjing 25     苏州 suzhou 512
+    武汉 wuhan 27      西安 xian 29
+    """,
+    width=3,
+)
+BRANDS = _table(
+    """
+    悦来 yuelai  福满楼 fumanlou  聚贤 juxian  和记 heji  金玉 jinyu  同福 tongfu
+    鸿运 hongyun  老街 laojie  茗香 mingxiang  锦华 jinhua  鼎盛 dingsheng
+    德顺 deshun  嘉禾 jiahe  百味 baiwei  春风 chunfeng  四季 siji  云上 yunshang
+    南山 nanshan
+    """
+)
+COMPANY_KINDS = [
+    "餐饮有限公司",
+    "茶业有限公司",
+    "食品贸易有限公司",
+    "酒店管理有限公司",
+    "咖啡有限公司",
+]
+CONTACT_FUNCTIONS = ["采购经理", "店长", "行政主管", "厨师长", "财务"]
+MOBILE_PREFIXES = ["135", "136", "138", "139", "150", "158", "186", "188", "199"]
+
+# Customer profiles, in percent of the customers. Each RFM recency band holds
+# 20 % of them and the order counts are spread so that the 20/40/60/80 %
+# quantiles fall between the bands: frequency 1 scores F1, 2 F2, 3 F3, 4-7 F4
+# and 10+ F5, and the recency bands score R5 (0-14 days) down to R1 (370+).
+# (segment aimed at, percent, last purchase days ago, order count,
+#  days between orders)
+CUSTOMER_PROFILES = [
+    ("new", 6, (0, 14), (1, 1), None),
+    ("potential_loyalist", 4, (0, 14), (2, 2), (10, 60)),
+    ("potential_loyalist", 3, (0, 14), (3, 3), (10, 45)),
+    ("champions", 2, (0, 14), (4, 7), (14, 40)),
+    ("champions", 5, (0, 14), (10, 25), (7, 28)),
+    ("promising", 6, (22, 55), (1, 1), None),
+    ("potential_loyalist", 4, (22, 55), (2, 2), (14, 90)),
+    ("potential_loyalist", 3, (22, 55), (3, 3), (14, 60)),
+    ("loyal", 3, (22, 55), (4, 7), (14, 45)),
+    ("loyal", 4, (22, 55), (10, 22), (10, 28)),
+    ("about_to_sleep", 5, (65, 140), (1, 1), None),
+    ("about_to_sleep", 5, (65, 140), (2, 2), (20, 120)),
+    ("need_attention", 4, (65, 140), (3, 3), (20, 90)),
+    ("loyal", 3, (65, 140), (4, 7), (14, 45)),
+    ("loyal", 3, (65, 140), (10, 20), (10, 28)),
+    ("hibernating", 6, (165, 320), (1, 1), None),
+    ("hibernating", 5, (165, 320), (2, 2), (20, 150)),
+    ("at_risk", 4, (165, 320), (3, 3), (15, 60)),
+    ("at_risk", 2, (165, 320), (4, 7), (14, 40)),
+    ("cannot_lose", 3, (165, 320), (10, 20), (7, 21)),
+    ("lost", 5, (370, 690), (1, 1), None),
+    ("lost", 4, (370, 650), (2, 2), (20, 70)),
+    ("at_risk", 4, (370, 600), (3, 3), (15, 50)),
+    ("at_risk", 2, (370, 560), (4, 7), (10, 30)),
+    ("cannot_lose", 5, (370, 500), (10, 18), (7, 14)),
+]
+
+
+class CustomerDemoGenerator(models.AbstractModel):
+    _name = "customer.demo.generator"
+    _description = "Loyalty Demo Data Generator"
+
+    @api.model
+    def _generate_demo_data(self, customer_count=520, seed=2024):
+        """Create demo products, salespeople, customers and two years of orders.
+
+        Deterministic for a given ``seed``; the dates are relative to today so
+        that every RFM segment and churn risk level shows whenever the demo
+        data is installed. Does nothing if the demo data already exists.
+        """
+        if self.env.ref(
+            f"repeat_customer.{DEMO_SALESPEOPLE[0][0]}", raise_if_not_found=False
+        ):
+            return False
+        start = time.monotonic()
+        rng = random.Random(seed)
+        company = self.env.company
+        env = (
+            self.with_company(company)
+            .with_context(
+                tracking_disable=True,
+                mail_create_nolog=True,
+                mail_create_nosubscribe=True,
+                mail_notrack=True,
+                no_reset_password=True,
+            )
+            .env
+        )
+        generator = self.with_env(env)
+        products = generator._demo_create_products()
+        salespeople = generator._demo_create_salespeople(company)
+        customers = generator._demo_create_customers(rng, customer_count, salespeople)
+        orders_count = generator._demo_create_orders(rng, customers, products)
+        partners = env["res.partner"].browse([c["partner"] for c in customers])
+        memberships_model = env["customer.membership"]
+        memberships_model._enrol_partners(company, partners)
+        memberships_model._compute_company(company)
+        generator._demo_set_join_dates(company, partners)
+        _logger.info(
+            "repeat_customer demo: %s customers and %s orders generated in %.1fs",
+            len(customers),
+            orders_count,
+            time.monotonic() - start,
+        )
+        return True
+
+    # ------------------------------------------------------------------
+    # Master data
+    # ------------------------------------------------------------------
+    @api.model
+    def _demo_register_xmlids(self, records_by_name):
+        self.env["ir.model.data"]._update_xmlids(
+            [
+                {
+                    "xml_id": f"repeat_customer.{name}",
+                    "record": record,
+                    "noupdate": True,
+                }
+                for name, record in records_by_name.items()
+            ]
+        )
+
+    @api.model
+    def _demo_create_products(self):
+        """Create the demo products; return them with their selling weights."""
+        products = self.env["product.product"].create(
+            [
+                {
+                    "name": name,
+                    "default_code": code,
+                    "list_price": price,
+                    "type": product_type,
+                    "sale_ok": True,
+                    "purchase_ok": product_type == "consu",
+                    "invoice_policy": "order",
+                }
+                for code, name, price, product_type, *_weights in DEMO_PRODUCTS
+            ]
+        )
+        self._demo_register_xmlids(
+            {
+                f"demo_product_{spec[0][3:].lower()}": product
+                for spec, product in zip(DEMO_PRODUCTS, products, strict=True)
+            }
+        )
+        return [
+            {
+                "id": product.id,
+                "price": spec[2],
+                "business": spec[4],
+                "private": spec[5],
+                "peak": spec[6],
+            }
+            for spec, product in zip(DEMO_PRODUCTS, products, strict=True)
+        ]
+
+    @api.model
+    def _demo_create_salespeople(self, company):
+        groups = self.env.ref("sales_team.group_sale_salesman")
+        groups |= self.env.ref("repeat_customer.group_user", raise_if_not_found=False)
+        users = self.env["res.users"].create(
+            [
+                {
+                    "name": name,
+                    "login": login,
+                    "password": login,
+                    "email": email,
+                    "company_id": company.id,
+                    "company_ids": [Command.link(company.id)],
+                    "groups_id": [Command.link(group.id) for group in groups],
+                }
+                for _xmlid, name, login, email in DEMO_SALESPEOPLE
+            ]
+        )
+        self._demo_register_xmlids(
+            {
+                xmlid: user
+                for (xmlid, *_rest), user in zip(DEMO_SALESPEOPLE, users, strict=True)
+            }
+        )
+        return users
+
+    @api.model
+    def _demo_person(self, rng, used_emails, domain="example.com"):
+        """Return (name, email, mobile) of a random Chinese person."""
+        surname, surname_py = rng.choice(SURNAMES)
+        given, given_py = rng.choice(GIVEN_NAMES)
+        email = f"{surname_py}.{given_py}{rng.randint(1, 999)}@{domain}"
+        while email in used_emails:
+            email = f"{surname_py}.{given_py}{rng.randint(1, 9999)}@{domain}"
+        used_emails.add(email)
+        mobile = (
+            f"+86 {rng.choice(MOBILE_PREFIXES)} {rng.randint(0, 9999):04d} "
+            f"{rng.randint(0, 9999):04d}"
+        )
+        return surname + given, email, mobile
+
+    @api.model
+    def _demo_create_customers(self, rng, customer_count, salespeople):
+        """Create the customers, each given a profile from CUSTOMER_PROFILES.
+
+        Return one dict per customer: the partner id, the ids of the partners
+        placing its orders, whether it is a business and its profile.
+        """
+        profiles = self._demo_profile_list(customer_count)
+        rng.shuffle(profiles)
+        country = self.env.ref("base.cn", raise_if_not_found=False)
+        used_emails = set()
+        used_companies = set()
+        partner_vals = []
+        plans = []
+        for profile in profiles:
+            city, city_py, area = rng.choice(CITIES)
+            is_business = rng.random() < 0.15
+            vals = {
+                "city": city,
+                "country_id": country.id if country else False,
+                "customer_rank": 1,
+            }
+            if rng.random() < 0.45:
+                vals["user_id"] = rng.choice(salespeople).id
+            if is_business:
+                brand, brand_py = rng.choice(BRANDS)
+                kind = rng.choice(COMPANY_KINDS)
+                while (city, brand, kind) in used_companies:
+                    brand, brand_py = rng.choice(BRANDS)
+                    kind = rng.choice(COMPANY_KINDS)
+                used_companies.add((city, brand, kind))
+                domain = f"{brand_py}-{city_py}.example.com"
+                contacts = []
+                for _index in range(rng.randint(1, 2)):
+                    name, email, mobile = self._demo_person(rng, used_emails, domain)
+                    contacts.append(
+                        Command.create(
+                            {
+                                "name": name,
+                                "email": email,
+                                "phone": mobile,
+                                "function": rng.choice(CONTACT_FUNCTIONS),
+                                "type": "contact",
+                            }
+                        )
+                    )
+                vals.update(
+                    name=f"{city}{brand}{kind}",
+                    is_company=True,
+                    email=f"info@{domain}",
+                    phone=(
+                        f"+86 {area} {rng.randint(5000, 8999):04d} "
+                        f"{rng.randint(0, 9999):04d}"
+                    ),
+                    child_ids=contacts,
+                )
+            else:
+                name, email, mobile = self._demo_person(rng, used_emails)
+                vals.update(name=name, email=email, phone=mobile)
+            partner_vals.append(vals)
+            plans.append({"business": is_business, "profile": profile})
+        partners = self.env["res.partner"].create(partner_vals)
+        for plan, partner in zip(plans, partners, strict=True):
+            plan["partner"] = partner.id
+            plan["buyers"] = [partner.id, *partner.child_ids.ids]
+            plan["user"] = partner.user_id.id
+        return plans
+
+    @api.model
+    def _demo_profile_list(self, customer_count):
+        """Spread ``customer_count`` over the profiles (largest remainder)."""
+        total = sum(profile[1] for profile in CUSTOMER_PROFILES)
+        quotas = [customer_count * p[1] / total for p in CUSTOMER_PROFILES]
+        counts = [int(quota) for quota in quotas]
+        by_remainder = sorted(
+            range(len(quotas)), key=lambda i: (counts[i] - quotas[i], i)
+        )
+        for index in by_remainder[: customer_count - sum(counts)]:
+            counts[index] += 1
+        return [
+            profile
+            for profile, count in zip(CUSTOMER_PROFILES, counts, strict=True)
+            for _index in range(count)
+        ]
+
+    # ------------------------------------------------------------------
+    # Orders
+    # ------------------------------------------------------------------
+    @api.model
+    def _demo_purchase_days(self, rng, profile):
+        """Days ago of the purchases of a customer of ``profile``, oldest first."""
+        _segment, _percent, last_range, count_range, gap_range = profile
+        last = rng.randint(*last_range)
+        count = rng.randint(*count_range)
+        if count == 1:
+            return [last]
+        gaps = [rng.randint(*gap_range) for _index in range(count - 1)]
+        span, total = HISTORY_DAYS - last, sum(gaps)
+        if total > span:
+            gaps = [max(1, gap * span // total) for gap in gaps]
+        days = [last]
+        for gap in gaps:
+            days.append(days[-1] + gap)
+        return sorted(min(day, HISTORY_DAYS) for day in days)[::-1]
+
+    @api.model
+    def _demo_order_lines(self, rng, products, plan, order_date):
+        """Order lines of one order of the customer of ``plan``."""
+        key = "business" if plan["business"] else "private"
+        weights = [
+            product[key] * (8 if order_date.month in product["peak"] else 1)
+            for product in products
+        ]
+        line_count = min(rng.choice([1, 1, 2, 2, 3, 4]), len(products))
+        chosen = []
+        while len(chosen) < line_count:
+            product = rng.choices(products, weights=weights)[0]
+            if product not in chosen:
+                chosen.append(product)
+        lines = []
+        for product in chosen:
+            if plan["business"]:
+                qty = (
+                    rng.randint(5, 60) if product["price"] < 100 else rng.randint(2, 12)
+                )
+                price = round(product["price"] * rng.choice([0.85, 0.9, 0.95]), 2)
+            else:
+                qty = rng.choices([1, 2, 3, 5, 10], weights=[50, 25, 12, 8, 5])[0]
+                if plan["big_spender"]:
+                    qty *= rng.randint(3, 8)
+                price = product["price"]
+            line_vals = {
+                "product_id": product["id"],
+                "product_uom_qty": qty,
+                "price_unit": price,
+            }
+            if not plan["analytic_models"]:
+                # what the analytic defaults would give, without one search a line
+                line_vals["analytic_distribution"] = False
+            lines.append(Command.create(line_vals))
+        return lines
+
+    @api.model
+    def _demo_order_vals(self, rng, products, plan, days_ago, now):
+        order_date = now.replace(
+            hour=rng.randint(1, 12), minute=rng.randint(0, 59), second=0
+        ) - timedelta(days=days_ago)
+        order_date = min(order_date, now - timedelta(minutes=rng.randint(5, 60)))
+        buyers = plan["buyers"]
+        # the contacts of a business place most of its orders
+        partner_id = buyers[0]
+        if len(buyers) > 1 and rng.random() < 0.7:
+            partner_id = rng.choice(buyers[1:])
+        return {
+            "partner_id": partner_id,
+            "user_id": plan["user"] or self.env.ref("base.user_admin").id,
+            "date_order": order_date,
+            "validity_date": (order_date + timedelta(days=30)).date(),
+            "order_line": self._demo_order_lines(rng, products, plan, order_date),
+        }
+
+    @api.model
+    def _demo_create_orders(self, rng, customers, products):
+        """Create, confirm, back-date and partly cancel the demo orders.
+
+        Return the number of orders created.
+        """
+        now = fields.Datetime.now()
+        analytic_models = bool(
+            self.env["account.analytic.distribution.model"].search_count([], limit=1)
+        )
+        confirmed = []  # (vals, kept confirmed)
+        quotations = []
+        for plan in customers:
+            plan["big_spender"] = not plan["business"] and rng.random() < 0.12
+            plan["analytic_models"] = analytic_models
+            days = self._demo_purchase_days(rng, plan["profile"])
+            for days_ago in days:
+                confirmed.append(
+                    (self._demo_order_vals(rng, products, plan, days_ago, now), True)
+                )
+            # orders cancelled after confirmation, somewhere in the history
+            if rng.random() < CANCEL_RATE * len(days):
+                days_ago = rng.randint(days[-1], days[0])
+                confirmed.append(
+                    (self._demo_order_vals(rng, products, plan, days_ago, now), False)
+                )
+            # open quotations of recently active customers
+            if days[-1] < 60 and rng.random() < QUOTATION_RATE * len(days) * 3:
+                days_ago = rng.randint(0, min(days[-1], 20))
+                quotations.append(
+                    self._demo_order_vals(rng, products, plan, days_ago, now)
+                )
+        orders_model = self.env["sale.order"]
+        back_dates = []
+        to_cancel = orders_model
+        for start in range(0, len(confirmed), ORDER_BATCH_SIZE):
+            batch = confirmed[start : start + ORDER_BATCH_SIZE]
+            orders = orders_model.create([vals for vals, _keep in batch])
+            self._demo_subscribe_customers(orders)
+            orders.action_confirm()
+            for order, (vals, keep) in zip(orders, batch, strict=True):
+                back_dates.append((order.id, vals["date_order"]))
+                if not keep:
+                    to_cancel |= order
+            # keep the cache small: later batches would otherwise get slower
+            self.env.flush_all()
+            self.env.invalidate_all()
+        if quotations:
+            orders_model.create(quotations)
+        self._demo_back_date(back_dates)
+        to_cancel._action_cancel()
+        return len(confirmed) + len(quotations)
+
+    @api.model
+    def _demo_subscribe_customers(self, orders):
+        """Subscribe the customers to their orders, one call per customer.
+
+        Confirmation does it order by order otherwise.
+        """
+        for partner in orders.partner_id:
+            orders.filtered(lambda o, p=partner: o.partner_id == p)._message_subscribe(
+                partner.ids
+            )
+
+    @api.model
+    def _demo_back_date(self, back_dates):
+        """Give the confirmed orders their historical dates.
+
+        Confirmation stamps the current time, as in the standard sale demo
+        data, which writes the past dates back after confirming too.
+        """
+        orders_model = self.env["sale.order"]
+        for order_id, date_order in back_dates:
+            orders_model.browse(order_id).date_order = date_order
+        self.env.flush_all()
+
+    @api.model
+    def _demo_set_join_dates(self, company, partners):
+        """Date the demo memberships from the customers' first purchase."""
+        memberships = self.env["customer.membership"].search(
+            [("partner_id", "in", partners.ids), ("company_id", "=", company.id)]
+        )
+        by_date = {}
+        for membership in memberships:
+            if membership.first_order_date:
+                by_date.setdefault(membership.first_order_date, []).append(
+                    membership.id
+                )
+        for join_date, ids in by_date.items():
+            self.env["customer.membership"].browse(ids).write({"join_date": join_date})

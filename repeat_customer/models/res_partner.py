@@ -1,0 +1,135 @@
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+
+
+class ResPartner(models.Model):
+    _inherit = "res.partner"
+
+    loyalty_membership_ids = fields.One2many(
+        "customer.membership", "partner_id", string="Memberships"
+    )
+    loyalty_membership_id = fields.Many2one(
+        "customer.membership",
+        string="Membership",
+        compute="_compute_loyalty_membership_id",
+        search="_search_loyalty_membership_id",
+        help="The commercial entity's membership in the current company.",
+    )
+    loyalty_segment_id = fields.Many2one(
+        related="loyalty_membership_id.segment_id", string="Segment"
+    )
+    loyalty_segment_color = fields.Integer(
+        related="loyalty_membership_id.segment_id.color"
+    )
+    loyalty_churn_risk = fields.Selection(
+        related="loyalty_membership_id.churn_risk", string="Churn Risk"
+    )
+    loyalty_rfm_score = fields.Char(
+        related="loyalty_membership_id.rfm_score", string="RFM"
+    )
+    loyalty_churn_probability = fields.Float(
+        related="loyalty_membership_id.churn_probability", string="Churn Probability"
+    )
+    loyalty_expected_purchases_90d = fields.Float(
+        related="loyalty_membership_id.expected_purchases_90d",
+        string="Expected Purchases (90 days)",
+    )
+    loyalty_first_order_date = fields.Date(
+        related="loyalty_membership_id.first_order_date", string="First Purchase"
+    )
+    loyalty_last_order_date = fields.Date(
+        related="loyalty_membership_id.last_order_date", string="Last Purchase"
+    )
+    loyalty_order_count = fields.Integer(
+        related="loyalty_membership_id.order_count", string="Orders"
+    )
+    loyalty_currency_id = fields.Many2one(
+        related="loyalty_membership_id.currency_id", string="Loyalty Currency"
+    )
+    loyalty_total_spent = fields.Monetary(
+        related="loyalty_membership_id.total_spent",
+        string="Total Spent",
+        currency_field="loyalty_currency_id",
+    )
+    loyalty_average_order_value = fields.Monetary(
+        related="loyalty_membership_id.average_order_value",
+        string="Average Basket",
+        currency_field="loyalty_currency_id",
+    )
+
+    @api.depends_context("company")
+    @api.depends("commercial_partner_id")
+    def _compute_loyalty_membership_id(self):
+        memberships_model = self.env["customer.membership"]
+        if not memberships_model.has_access("read"):
+            self.loyalty_membership_id = False
+            return
+        commercial = self.commercial_partner_id
+        memberships = memberships_model.search(
+            [
+                ("partner_id", "in", commercial.ids),
+                ("company_id", "=", self.env.company.id),
+            ]
+        )
+        by_partner = {m.partner_id.id: m for m in memberships}
+        for partner in self:
+            partner.loyalty_membership_id = by_partner.get(
+                partner.commercial_partner_id.id, False
+            )
+
+    def _search_loyalty_membership_id(self, operator, value):
+        memberships_model = self.env["customer.membership"]
+        if operator in ("=", "!=") and not value:
+            members = memberships_model.search(
+                [("company_id", "=", self.env.company.id)]
+            )
+            return [
+                (
+                    "commercial_partner_id",
+                    "not in" if operator == "=" else "in",
+                    members.partner_id.ids,
+                )
+            ]
+        if operator not in ("=", "in"):
+            raise UserError(
+                self.env._(
+                    "Searching memberships with %(operator)s is not supported.",
+                    operator=operator,
+                )
+            )
+        members = memberships_model.search(
+            [("id", operator, value), ("company_id", "=", self.env.company.id)]
+        )
+        return [("commercial_partner_id", "in", members.partner_id.ids)]
+
+    def action_view_loyalty_membership(self):
+        self.ensure_one()
+        membership = self.loyalty_membership_id
+        if not membership:
+            return self.action_loyalty_enrol()
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "customer.membership",
+            "res_id": membership.id,
+            "view_mode": "form",
+            "name": membership.display_name,
+        }
+
+    def action_view_loyalty_orders(self):
+        self.ensure_one()
+        return self.loyalty_membership_id.action_view_orders()
+
+    def action_loyalty_enrol(self):
+        """Enrol the customer by hand in the current company's programme."""
+        self.ensure_one()
+        membership = self.env["customer.membership"]._enrol_partners(
+            self.env.company, self
+        )
+        membership._refresh_figures(full=True)
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "customer.membership",
+            "res_id": membership.id,
+            "view_mode": "form",
+            "name": membership.display_name,
+        }
