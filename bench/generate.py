@@ -15,9 +15,9 @@ What is generated, reproducibly for a given ``--seed``:
   entity, about 10 % of them companies with a child contact (type
   ``contact`` or ``invoice``) that also places orders;
 * ``--orders`` sales orders (``sale_order``, no lines) spread over every
-  customer (each has at least one order when there are enough orders) with a
-  log-normal activity: many customers with one or two orders, a long tail of
-  heavy buyers. Each customer buys between a first and a last date within the
+  customer (each has at least one order when there are enough orders): 30 %
+  buy only once, the others share the rest by a log-normal activity, a long
+  tail of heavy buyers. Each customer buys between a first and a last date within the
   last three years (about a third stopped buying before today). Amounts are
   log-normal, a few % of the orders are cancelled and a few % are in a second
   currency with ``currency_rate`` != 1.

@@ -5,3 +5,4 @@ from . import test_cron
 from . import test_security
 from . import test_settings
 from . import test_ui
+from . import test_demo
