@@ -11,16 +11,21 @@ from ..tools import bgnbd
 
 _logger = logging.getLogger(__name__)
 
-DEFAULT_BATCH_SIZE = 20000
+DEFAULT_BATCH_SIZE = 100000
 NIGHTLY_STATE_PARAM = "repeat_customer.nightly_state"
 BATCH_SIZE_PARAM = "repeat_customer.batch_size"
 QUANTILES = [0.2, 0.4, 0.6, 0.8]
 # The churn model is fitted on at most this many members, drawn evenly by id:
 # the fit is statistically stable long before that and memory stays bounded.
-FIT_SAMPLE_SIZE = 200000
+FIT_SAMPLE_SIZE = 50000
 MIN_FIT_MEMBERS = 10
 DAYS_PER_PERIOD = 7.0  # BG/NBD works in weeks
 CHURN_HORIZON_DAYS = 90
+FILLFACTOR = 80
+# stored precision of the churn figures: a nightly run rewrites a member only
+# when a figure moved at this precision
+CHURN_DIGITS = 3
+EXPECTED_DIGITS = 2
 
 
 class CustomerMembership(models.Model):
@@ -30,9 +35,7 @@ class CustomerMembership(models.Model):
     _order = "id desc"
     _check_company_auto = True
 
-    name = fields.Char(
-        string="Member Number", readonly=True, copy=False, index="trigram"
-    )
+    name = fields.Char(string="Member Number", readonly=True, copy=False, index=True)
     partner_id = fields.Many2one(
         "res.partner",
         string="Customer",
@@ -90,9 +93,10 @@ class CustomerMembership(models.Model):
     )
     average_order_value = fields.Monetary(string="Average Basket", readonly=True)
     recency_days = fields.Integer(
-        string="Days Since Last Purchase", readonly=True, aggregator="avg"
+        string="Days Since Last Purchase",
+        compute="_compute_recency_days",
+        help="Days between the last purchase and today.",
     )
-    stats_date = fields.Datetime(string="Figures Computed On", readonly=True)
     # RFM
     rfm_frequency = fields.Integer(
         string="Orders in RFM Window",
@@ -116,9 +120,9 @@ class CustomerMembership(models.Model):
     rfm_score = fields.Char(
         string="RFM", readonly=True, help="Recency, frequency and monetary scores."
     )
-    segment_id = fields.Many2one(
-        "customer.segment", string="Segment", readonly=True, index=True
-    )
+    # Columns rewritten by the nightly job carry no index, so that PostgreSQL
+    # updates their rows in place (HOT updates) without touching any index.
+    segment_id = fields.Many2one("customer.segment", string="Segment", readonly=True)
     segment_color = fields.Integer(related="segment_id.color")
     # churn
     churn_probability = fields.Float(
@@ -138,7 +142,6 @@ class CustomerMembership(models.Model):
         selection=[("low", "Low"), ("medium", "Medium"), ("high", "High")],
         string="Churn Risk",
         readonly=True,
-        index=True,
     )
     snapshot_ids = fields.One2many(
         "customer.rfm.snapshot", "membership_id", string="RFM History"
@@ -151,6 +154,23 @@ class CustomerMembership(models.Model):
             "A customer can be a member only once per company.",
         ),
     ]
+
+    def init(self):
+        # leave room in each page so that updates of a member stay on its page
+        self.env.cr.execute(
+            SQL("ALTER TABLE customer_membership SET (fillfactor = %s)", FILLFACTOR)
+        )
+
+    @api.depends("last_order_date")
+    @api.depends_context("tz")
+    def _compute_recency_days(self):
+        today = fields.Date.context_today(self)
+        for membership in self:
+            membership.recency_days = (
+                (today - membership.last_order_date).days
+                if membership.last_order_date
+                else False
+            )
 
     @api.depends("name", "partner_id")
     def _compute_display_name(self):
@@ -251,47 +271,63 @@ class CustomerMembership(models.Model):
         if not commercial_ids:
             return self.browse()
         self.flush_model()
-        new_ids = self._insert_memberships(
+        self._insert_memberships(
             company,
             SQL(
                 """
                 SELECT cp.id, %(today)s::date
                   FROM res_partner cp
                  WHERE cp.id = ANY(%(ids)s)
+                   AND NOT EXISTS (
+                       SELECT 1 FROM customer_membership m
+                        WHERE m.partner_id = cp.id AND m.company_id = %(company)s)
                 """,
                 today=fields.Date.context_today(self),
                 ids=commercial_ids,
+                company=company.id,
             ),
         )
-        self.browse(new_ids)._assign_member_numbers()
         return self.search(
             [("partner_id", "in", commercial_ids), ("company_id", "=", company.id)]
         )
 
     @api.model
     def _insert_memberships(self, company, select):
-        """INSERT memberships from ``select`` (partner id, join date) rows.
+        """INSERT memberships from ``select`` (partner id, join date) rows, with
+        their member number. Return the ids of the memberships created.
 
-        Return the ids of the memberships created.
+        The candidates are read first and inserted in a second statement: a
+        statement that inserts memberships while probing the same table for
+        existing ones may rescan its own new rows for every candidate.
         """
+        self.env.cr.execute(select)
+        rows = self.env.cr.fetchall()
+        if not rows:
+            return []
         self.env.cr.execute(
             SQL(
                 """
                 INSERT INTO customer_membership (
-                    partner_id, company_id, user_id, join_date, state,
+                    id, name, partner_id, company_id, user_id, join_date, state,
                     create_uid, create_date, write_uid, write_date)
-                SELECT src.partner_id, %(company)s, partner.user_id, src.join_date,
-                       'active',
+                SELECT new.id, 'M' || lpad(new.id::text, 7, '0'), new.partner_id,
+                       %(company)s, new.user_id, new.join_date, 'active',
                        %(uid)s, now() at time zone 'UTC',
                        %(uid)s, now() at time zone 'UTC'
-                  FROM (%(select)s) AS src(partner_id, join_date)
-                  JOIN res_partner partner ON partner.id = src.partner_id
+                  FROM (
+                      SELECT nextval('customer_membership_id_seq') AS id,
+                             src.partner_id, partner.user_id, src.join_date
+                        FROM unnest(%(partners)s::int[], %(dates)s::date[])
+                             AS src(partner_id, join_date)
+                        JOIN res_partner partner ON partner.id = src.partner_id
+                  ) AS new
                 ON CONFLICT (partner_id, company_id) DO NOTHING
                 RETURNING id
                 """,
                 company=company.id,
                 uid=self.env.uid,
-                select=select,
+                partners=[row[0] for row in rows],
+                dates=[row[1] for row in rows],
             )
         )
         return [row[0] for row in self.env.cr.fetchall()]
@@ -300,44 +336,61 @@ class CustomerMembership(models.Model):
     def _enrol_from_history(self, company):
         """Enrol every active customer with purchases in ``company``'s history.
 
-        One INSERT ... SELECT over the purchase documents; the join date is the
-        customer's first purchase. Return the number of new members.
+        Scans the commercial partners that are not members yet and probes
+        their documents through indexes, so a nightly run where everybody is
+        enrolled already costs one pass over the partners. The join date is
+        the customer's first purchase. Return the number of new members.
         """
         self.env.flush_all()
+        not_member = SQL(
+            """
+            cp.active
+            AND cp.id = cp.commercial_partner_id
+            AND NOT EXISTS (
+                SELECT 1 FROM customer_membership m
+                 WHERE m.partner_id = cp.id AND m.company_id = %(company)s)
+            """,
+            company=company.id,
+        )
         if company.loyalty_stats_source == "invoice":
             select = SQL(
                 """
-                SELECT am.commercial_partner_id, min(am.invoice_date)
-                  FROM account_move am
-                  JOIN res_partner cp ON cp.id = am.commercial_partner_id
-                 WHERE am.company_id = %(company)s
-                   AND am.state = 'posted'
-                   AND am.move_type = 'out_invoice'
-                   AND cp.active
-                 GROUP BY am.commercial_partner_id
+                SELECT cp.id, first.day
+                  FROM res_partner cp
+                  CROSS JOIN LATERAL (
+                      SELECT min(am.invoice_date) AS day
+                        FROM account_move am
+                       WHERE am.commercial_partner_id = cp.id
+                         AND am.company_id = %(company)s
+                         AND am.state = 'posted'
+                         AND am.move_type = 'out_invoice'
+                  ) first
+                 WHERE %(not_member)s AND first.day IS NOT NULL
                 """,
                 company=company.id,
+                not_member=not_member,
             )
         else:
             select = SQL(
                 """
-                SELECT p.commercial_partner_id,
-                       min((so.date_order AT TIME ZONE 'UTC'
-                            AT TIME ZONE %(tz)s)::date)
-                  FROM sale_order so
-                  JOIN res_partner p ON p.id = so.partner_id
-                  JOIN res_partner cp ON cp.id = p.commercial_partner_id
-                 WHERE so.company_id = %(company)s
-                   AND so.state = 'sale'
-                   AND cp.active
-                 GROUP BY p.commercial_partner_id
+                SELECT cp.id, first.day
+                  FROM res_partner cp
+                  CROSS JOIN LATERAL (
+                      SELECT min((so.date_order AT TIME ZONE 'UTC'
+                                  AT TIME ZONE %(tz)s)::date) AS day
+                        FROM res_partner p
+                        JOIN sale_order so ON so.partner_id = p.id
+                       WHERE p.commercial_partner_id = cp.id
+                         AND so.company_id = %(company)s
+                         AND so.state = 'sale'
+                  ) first
+                 WHERE %(not_member)s AND first.day IS NOT NULL
                 """,
                 company=company.id,
                 tz=self._company_tz(company),
+                not_member=not_member,
             )
-        new_ids = self._insert_memberships(company, select)
-        self.browse(new_ids)._assign_member_numbers()
-        return len(new_ids)
+        return len(self._insert_memberships(company, select))
 
     # ------------------------------------------------------------------
     # Statistics
@@ -391,7 +444,11 @@ class CustomerMembership(models.Model):
 
     @api.model
     def _update_statistics(self, company, membership_ids):
-        """Recompute the purchase statistics of ``membership_ids`` in one UPDATE."""
+        """Recompute the purchase statistics of ``membership_ids`` in one UPDATE.
+
+        Every figure is recomputed from all documents; only the members whose
+        figures changed are written.
+        """
         if not membership_ids:
             return
         today = self._company_today(company)
@@ -419,33 +476,49 @@ class CustomerMembership(models.Model):
                                AS window_total
                       FROM purchase
                      GROUP BY membership_id
+                ),
+                new AS (
+                    SELECT mem.id,
+                           agg.first_day,
+                           agg.last_day,
+                           COALESCE(agg.order_count, 0) AS order_count,
+                           COALESCE(agg.day_count, 0) AS day_count,
+                           COALESCE(agg.total, 0) AS total,
+                           COALESCE(agg.total / NULLIF(agg.order_count, 0), 0)
+                               AS average,
+                           COALESCE(agg.window_count, 0) AS window_count,
+                           COALESCE(agg.window_total, 0) AS window_total
+                      FROM mem
+                      LEFT JOIN agg ON agg.membership_id = mem.id
                 )
                 UPDATE customer_membership m
-                   SET first_order_date = agg.first_day,
-                       last_order_date = agg.last_day,
-                       order_count = COALESCE(agg.order_count, 0),
-                       purchase_day_count = COALESCE(agg.day_count, 0),
-                       total_spent = COALESCE(agg.total, 0),
-                       average_order_value = COALESCE(
-                           agg.total / NULLIF(agg.order_count, 0), 0),
-                       recency_days = %(today)s::date - agg.last_day,
-                       rfm_frequency = COALESCE(agg.window_count, 0),
-                       rfm_monetary = COALESCE(agg.window_total, 0),
-                       stats_date = now() at time zone 'UTC'
-                  FROM mem
-                  LEFT JOIN agg ON agg.membership_id = mem.id
-                 WHERE m.id = mem.id
+                   SET first_order_date = new.first_day,
+                       last_order_date = new.last_day,
+                       order_count = new.order_count,
+                       purchase_day_count = new.day_count,
+                       total_spent = new.total,
+                       average_order_value = new.average,
+                       rfm_frequency = new.window_count,
+                       rfm_monetary = new.window_total
+                  FROM new
+                 WHERE m.id = new.id
+                   AND (m.first_order_date, m.last_order_date, m.order_count,
+                        m.purchase_day_count, m.total_spent, m.average_order_value,
+                        m.rfm_frequency, m.rfm_monetary)
+                       IS DISTINCT FROM
+                       (new.first_day, new.last_day, new.order_count,
+                        new.day_count, new.total, new.average,
+                        new.window_count, new.window_total)
                 """,
                 ids=list(membership_ids),
                 company=company.id,
                 purchases=self._purchases_query(company),
-                today=today,
                 window_start=window_start,
             )
         )
 
     # ------------------------------------------------------------------
-    # RFM
+    # RFM and churn scoring
     # ------------------------------------------------------------------
     @api.model
     def _compute_rfm_cutpoints(self, company):
@@ -468,7 +541,7 @@ class CustomerMembership(models.Model):
             SQL(
                 """
                 SELECT percentile_cont(%(q)s::float8[])
-                           WITHIN GROUP (ORDER BY recency_days),
+                           WITHIN GROUP (ORDER BY %(today)s::date - last_order_date),
                        percentile_cont(%(q)s::float8[])
                            WITHIN GROUP (ORDER BY rfm_frequency),
                        percentile_cont(%(q)s::float8[])
@@ -477,6 +550,7 @@ class CustomerMembership(models.Model):
                  WHERE company_id = %(company)s AND order_count > 0
                 """,
                 q=QUANTILES,
+                today=self._company_today(company),
                 company=company.id,
             )
         )
@@ -491,85 +565,169 @@ class CustomerMembership(models.Model):
         }
 
     @api.model
-    def _score_sql(self, column, cutpoints, higher_is_better, inclusive):
-        """SQL scoring ``column`` from 1 to 5 against four cut points."""
+    def _score_sql(self, value, cutpoints, higher_is_better, inclusive):
+        """SQL scoring the SQL expression ``value`` from 1 to 5 against four
+        cut points."""
         op = SQL(">=") if inclusive else SQL(">")
         passed = SQL(" + ").join(
-            SQL("(%s %s %s)::int", SQL.identifier("m", column), op, float(c))
-            for c in cutpoints
+            SQL("(%s %s %s)::int", value, op, float(c)) for c in cutpoints
         )
         if higher_is_better:
             return SQL("1 + %s", passed)
         return SQL("5 - (%s)", passed)
 
     @api.model
-    def _update_rfm(self, company, membership_ids, cutpoints):
-        """Score ``membership_ids`` and assign their segment in one UPDATE.
+    def _segment_map(self, company):
+        """The segment of each (R, F, M) score triple, as a 125-item list indexed
+        by ``(R - 1) * 25 + (F - 1) * 5 + (M - 1)``: the first segment in
+        sequence order whose ranges contain the scores."""
+        segments = self.env["customer.segment"].search(
+            [("company_id", "in", [False, company.id])], order="sequence, id"
+        )
+        segment_map = []
+        for r in range(1, 6):
+            for f in range(1, 6):
+                for m in range(1, 6):
+                    match = next(
+                        (
+                            seg.id
+                            for seg in segments
+                            if seg.recency_min <= r <= seg.recency_max
+                            and seg.frequency_min <= f <= seg.frequency_max
+                            and seg.monetary_min <= m <= seg.monetary_max
+                        ),
+                        None,
+                    )
+                    segment_map.append(match)
+        return segment_map
 
-        Post the segment moves in the members' chatter.
+    @api.model
+    def _update_scores(self, company, membership_ids, cutpoints, params):
+        """Score ``membership_ids`` in one UPDATE: R, F, M, segment, churn
+        probability, expected purchases and churn risk.
+
+        Only the members whose figures changed are written. Post the segment
+        moves in the members' chatter and return the ids of the members whose
+        RFM score, segment or churn risk changed, with their previous segment.
         """
-        if not membership_ids or not cutpoints:
-            return
-        threshold = cutpoints["method"] == "threshold"
-        r_score = self._score_sql("recency_days", cutpoints["recency"], False, False)
-        f_score = self._score_sql(
-            "rfm_frequency", cutpoints["frequency"], True, threshold
-        )
-        m_score = self._score_sql(
-            "rfm_monetary", cutpoints["monetary"], True, threshold
-        )
+        if not membership_ids:
+            return []
+        today = self._company_today(company)
+        ids = list(membership_ids)
+        fit_ids, churn, expected = [], [], []
+        if params:
+            fit_ids, frequency, recency, age = self._churn_inputs(
+                company, SQL("id = ANY(%s)", ids)
+            )
+            if fit_ids:
+                model = bgnbd.BgNbdParams(**params)
+                alive = bgnbd.probability_alive(model, frequency, recency, age)
+                churn = np.round(1.0 - alive, CHURN_DIGITS).tolist()
+                expected = np.round(
+                    bgnbd.expected_purchases(
+                        model,
+                        CHURN_HORIZON_DAYS / DAYS_PER_PERIOD,
+                        frequency,
+                        recency,
+                        age,
+                    ),
+                    EXPECTED_DIGITS,
+                ).tolist()
+        if cutpoints:
+            threshold = cutpoints["method"] == "threshold"
+            recency_days = SQL("(%s::date - m.last_order_date)", today)
+            scores = SQL(
+                "%s AS r, %s AS f, %s AS mo",
+                self._score_sql(recency_days, cutpoints["recency"], False, False),
+                self._score_sql(
+                    SQL("m.rfm_frequency"), cutpoints["frequency"], True, threshold
+                ),
+                self._score_sql(
+                    SQL("m.rfm_monetary"), cutpoints["monetary"], True, threshold
+                ),
+            )
+        else:
+            scores = SQL("NULL::int AS r, NULL::int AS f, NULL::int AS mo")
         self.env.cr.execute(
             SQL(
                 """
-                WITH scored AS (
-                    SELECT m.id, m.segment_id AS old_segment_id,
-                           CASE WHEN m.order_count > 0 THEN %(r)s END AS r,
-                           CASE WHEN m.order_count > 0 THEN %(f)s END AS f,
-                           CASE WHEN m.order_count > 0 THEN %(m)s END AS mo
+                WITH churn AS (
+                    SELECT * FROM unnest(%(fit_ids)s::int[], %(churn)s::numeric[],
+                                         %(expected)s::numeric[])
+                           AS c(id, probability, expected)
+                ),
+                scored AS (
+                    SELECT m.id, m.order_count, %(scores)s,
+                           churn.probability, churn.expected
                       FROM customer_membership m
+                      LEFT JOIN churn ON churn.id = m.id
                      WHERE m.id = ANY(%(ids)s) AND m.company_id = %(company)s
                 ),
-                segmented AS (
-                    SELECT scored.*,
-                           (SELECT s.id
-                              FROM customer_segment s
-                             WHERE s.active
-                               AND (s.company_id IS NULL
-                                    OR s.company_id = %(company)s)
-                               AND scored.r BETWEEN s.recency_min AND s.recency_max
-                               AND scored.f
-                                   BETWEEN s.frequency_min AND s.frequency_max
-                               AND scored.mo
-                                   BETWEEN s.monetary_min AND s.monetary_max
-                             ORDER BY s.sequence, s.id
-                             LIMIT 1) AS segment_id
+                new AS (
+                    SELECT id,
+                           CASE WHEN order_count > 0 THEN r END AS r,
+                           CASE WHEN order_count > 0 THEN f END AS f,
+                           CASE WHEN order_count > 0 THEN mo END AS mo,
+                           CASE WHEN order_count > 0 THEN
+                               (%(segment_map)s::int[])[(r - 1) * 25 + (f - 1) * 5 + mo]
+                           END AS segment_id,
+                           probability,
+                           expected,
+                           CASE WHEN probability IS NULL THEN NULL
+                                WHEN probability >= %(high)s THEN 'high'
+                                WHEN probability >= %(medium)s THEN 'medium'
+                                ELSE 'low' END AS risk
                       FROM scored
+                ),
+                old AS (
+                    SELECT m.id, m.rfm_score, m.segment_id, m.churn_risk
+                      FROM customer_membership m
+                     WHERE m.id = ANY(%(ids)s)
                 )
                 UPDATE customer_membership m
-                   SET rfm_recency_score = segmented.r,
-                       rfm_frequency_score = segmented.f,
-                       rfm_monetary_score = segmented.mo,
-                       rfm_score = segmented.r::text || segmented.f::text
-                                   || segmented.mo::text,
-                       segment_id = segmented.segment_id
-                  FROM segmented
-                 WHERE m.id = segmented.id
-             RETURNING m.id, segmented.old_segment_id, segmented.segment_id
+                   SET rfm_recency_score = new.r,
+                       rfm_frequency_score = new.f,
+                       rfm_monetary_score = new.mo,
+                       rfm_score = new.r::text || new.f::text || new.mo::text,
+                       segment_id = new.segment_id,
+                       churn_probability = new.probability,
+                       expected_purchases_90d = new.expected,
+                       churn_risk = new.risk
+                  FROM new
+                  JOIN old ON old.id = new.id
+                 WHERE m.id = new.id
+                   AND (m.rfm_recency_score, m.rfm_frequency_score,
+                        m.rfm_monetary_score, m.segment_id, m.churn_probability,
+                        m.expected_purchases_90d, m.churn_risk)
+                       IS DISTINCT FROM
+                       (new.r, new.f, new.mo, new.segment_id, new.probability,
+                        new.expected, new.risk)
+             RETURNING m.id, old.segment_id, m.segment_id,
+                       (old.rfm_score, old.segment_id, old.churn_risk)
+                       IS DISTINCT FROM (m.rfm_score, m.segment_id, m.churn_risk)
                 """,
-                r=r_score,
-                f=f_score,
-                m=m_score,
-                ids=list(membership_ids),
+                fit_ids=fit_ids,
+                churn=churn,
+                expected=expected,
+                scores=scores,
+                ids=ids,
                 company=company.id,
+                segment_map=self._segment_map(company),
+                high=company.loyalty_churn_high_threshold,
+                medium=company.loyalty_churn_medium_threshold,
             )
         )
-        moves = [row for row in self.env.cr.fetchall() if row[1] and row[1] != row[2]]
+        rows = self.env.cr.fetchall()
+        moves = [(mid, old, new) for mid, old, new, _changed in rows if old != new]
         if moves:
-            self._log_segment_moves(moves)
+            self._log_segment_moves([move for move in moves if move[1]])
+        return [(mid, old) for mid, old, _new, changed in rows if changed]
 
     @api.model
     def _log_segment_moves(self, moves):
         """Post one chatter note per membership whose segment changed."""
+        if not moves:
+            return
         segments = self.env["customer.segment"].with_context(active_test=False)
         names = {
             seg.id: seg.name
@@ -588,9 +746,6 @@ class CustomerMembership(models.Model):
         }
         self.browse(list(bodies)).sudo()._message_log_batch(bodies=bodies)
 
-    # ------------------------------------------------------------------
-    # Churn (BG/NBD)
-    # ------------------------------------------------------------------
     @api.model
     def _churn_inputs(self, company, condition):
         """Return ids and BG/NBD (x, t_x, T) arrays of the buying members of
@@ -655,105 +810,44 @@ class CustomerMembership(models.Model):
             return None
         return params._asdict()
 
-    @api.model
-    def _update_churn(self, company, membership_ids, params):
-        """Write churn probability, expected purchases and risk of the members."""
-        if not membership_ids:
-            return
-        ids = list(membership_ids)
-        if not params:
-            self.env.cr.execute(
-                SQL(
-                    """
-                    UPDATE customer_membership
-                       SET churn_probability = NULL,
-                           expected_purchases_90d = NULL,
-                           churn_risk = NULL
-                     WHERE id = ANY(%s)
-                    """,
-                    ids,
-                )
-            )
-            return
-        model = bgnbd.BgNbdParams(**params)
-        fit_ids, frequency, recency, age = self._churn_inputs(
-            company, SQL("id = ANY(%s)", ids)
-        )
-        churn = np.zeros(0)
-        expected = np.zeros(0)
-        if fit_ids:
-            churn = 1.0 - bgnbd.probability_alive(model, frequency, recency, age)
-            expected = bgnbd.expected_purchases(
-                model, CHURN_HORIZON_DAYS / DAYS_PER_PERIOD, frequency, recency, age
-            )
-        self.env.cr.execute(
-            SQL(
-                """
-                WITH v AS (
-                    SELECT * FROM unnest(%(fit_ids)s::int[], %(churn)s::float8[],
-                                         %(expected)s::float8[])
-                           AS v(id, churn, expected)
-                )
-                UPDATE customer_membership m
-                   SET churn_probability = v.churn,
-                       expected_purchases_90d = v.expected,
-                       churn_risk = CASE
-                           WHEN v.churn IS NULL THEN NULL
-                           WHEN v.churn >= %(high)s THEN 'high'
-                           WHEN v.churn >= %(medium)s THEN 'medium'
-                           ELSE 'low' END
-                  FROM (SELECT unnest(%(ids)s::int[]) AS id) batch
-                  LEFT JOIN v ON v.id = batch.id
-                 WHERE m.id = batch.id
-                """,
-                fit_ids=fit_ids,
-                churn=[round(float(c), 6) for c in churn],
-                expected=[round(float(e), 6) for e in expected],
-                ids=ids,
-                high=company.loyalty_churn_high_threshold,
-                medium=company.loyalty_churn_medium_threshold,
-            )
-        )
-
     # ------------------------------------------------------------------
     # Snapshots
     # ------------------------------------------------------------------
     @api.model
-    def _write_snapshots(self, company, membership_ids):
-        """Upsert today's RFM snapshot of the buying members in one statement."""
-        if not membership_ids:
+    def _write_snapshots(self, company, changes):
+        """Record today's RFM snapshot of the members in ``changes``.
+
+        ``changes`` holds (membership id, previous segment id) of the members
+        whose RFM score, segment or churn risk changed: the history keeps one
+        row per member and day on which something moved, which is enough to
+        know every member's state on any date without rewriting unchanged
+        members every night. A second change on the same day updates the row
+        and keeps the segment the member had before that day.
+        """
+        if not changes:
             return
         today = self._company_today(company)
         self.env.cr.execute(
             SQL(
                 """
                 INSERT INTO customer_rfm_snapshot (
-                    membership_id, company_id, partner_id, snapshot_date,
+                    membership_id, company_id, snapshot_date,
                     recency_days, frequency, monetary,
                     recency_score, frequency_score, monetary_score, rfm_score,
                     segment_id, previous_segment_id, has_segment_changed,
-                    churn_probability, churn_risk,
-                    create_uid, create_date, write_uid, write_date)
-                SELECT m.id, m.company_id, m.partner_id, %(today)s,
-                       m.recency_days, m.rfm_frequency, m.rfm_monetary,
+                    churn_probability, churn_risk)
+                SELECT m.id, m.company_id, %(today)s,
+                       %(today)s::date - m.last_order_date,
+                       m.rfm_frequency, m.rfm_monetary,
                        m.rfm_recency_score, m.rfm_frequency_score,
                        m.rfm_monetary_score, m.rfm_score,
-                       m.segment_id, prev.segment_id,
-                       COALESCE(prev.segment_id IS DISTINCT FROM m.segment_id
-                                AND prev.segment_id IS NOT NULL, FALSE),
-                       m.churn_probability, m.churn_risk,
-                       %(uid)s, now() at time zone 'UTC',
-                       %(uid)s, now() at time zone 'UTC'
-                  FROM customer_membership m
-                  LEFT JOIN LATERAL (
-                      SELECT s.segment_id FROM customer_rfm_snapshot s
-                       WHERE s.membership_id = m.id
-                         AND s.snapshot_date < %(today)s
-                       ORDER BY s.snapshot_date DESC LIMIT 1
-                  ) prev ON TRUE
-                 WHERE m.id = ANY(%(ids)s)
-                   AND m.company_id = %(company)s
-                   AND m.order_count > 0
+                       m.segment_id, c.previous_segment_id,
+                       COALESCE(c.previous_segment_id IS DISTINCT FROM m.segment_id
+                                AND c.previous_segment_id IS NOT NULL, FALSE),
+                       m.churn_probability, m.churn_risk
+                  FROM unnest(%(ids)s::int[], %(previous)s::int[])
+                       AS c(membership_id, previous_segment_id)
+                  JOIN customer_membership m ON m.id = c.membership_id
                 ON CONFLICT (membership_id, snapshot_date) DO UPDATE
                    SET recency_days = EXCLUDED.recency_days,
                        frequency = EXCLUDED.frequency,
@@ -763,17 +857,17 @@ class CustomerMembership(models.Model):
                        monetary_score = EXCLUDED.monetary_score,
                        rfm_score = EXCLUDED.rfm_score,
                        segment_id = EXCLUDED.segment_id,
-                       previous_segment_id = EXCLUDED.previous_segment_id,
-                       has_segment_changed = EXCLUDED.has_segment_changed,
+                       has_segment_changed = COALESCE(
+                           customer_rfm_snapshot.previous_segment_id
+                               IS DISTINCT FROM EXCLUDED.segment_id
+                           AND customer_rfm_snapshot.previous_segment_id
+                               IS NOT NULL, FALSE),
                        churn_probability = EXCLUDED.churn_probability,
-                       churn_risk = EXCLUDED.churn_risk,
-                       write_uid = EXCLUDED.write_uid,
-                       write_date = EXCLUDED.write_date
+                       churn_risk = EXCLUDED.churn_risk
                 """,
                 today=today,
-                ids=list(membership_ids),
-                company=company.id,
-                uid=self.env.uid,
+                ids=[mid for mid, _previous in changes],
+                previous=[previous for _mid, previous in changes],
             )
         )
 
@@ -822,10 +916,9 @@ class CustomerMembership(models.Model):
 
     @api.model
     def _score_batch(self, company, membership_ids, cutpoints, params):
-        """RFM scores, segment, churn and snapshot of a batch of memberships."""
-        self._update_rfm(company, membership_ids, cutpoints)
-        self._update_churn(company, membership_ids, params)
-        self._write_snapshots(company, membership_ids)
+        """RFM scores, segment, churn and snapshots of a batch of memberships."""
+        changes = self._update_scores(company, membership_ids, cutpoints, params)
+        self._write_snapshots(company, changes)
 
     def _refresh_figures(self, full=False):
         """Recompute the figures of the memberships in ``self``.

@@ -7,6 +7,8 @@ class CustomerRfmSnapshot(models.Model):
     _order = "snapshot_date desc, id desc"
     _rec_name = "membership_id"
     _check_company_auto = True
+    # written set-wise by the nightly job, never edited: no per-row audit columns
+    _log_access = False
 
     membership_id = fields.Many2one(
         "customer.membership",
@@ -17,7 +19,7 @@ class CustomerRfmSnapshot(models.Model):
         check_company=True,
     )
     company_id = fields.Many2one("res.company", string="Company", required=True)
-    partner_id = fields.Many2one("res.partner", string="Customer", required=True)
+    partner_id = fields.Many2one(related="membership_id.partner_id", string="Customer")
     user_id = fields.Many2one(
         related="membership_id.user_id", string="Salesperson", store=False
     )
@@ -30,7 +32,7 @@ class CustomerRfmSnapshot(models.Model):
     frequency_score = fields.Integer(string="F Score", aggregator="avg")
     monetary_score = fields.Integer(string="M Score", aggregator="avg")
     rfm_score = fields.Char(string="RFM")
-    segment_id = fields.Many2one("customer.segment", string="Segment", index=True)
+    segment_id = fields.Many2one("customer.segment", string="Segment")
     previous_segment_id = fields.Many2one(
         "customer.segment",
         string="Previous Segment",

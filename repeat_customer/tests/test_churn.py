@@ -121,7 +121,8 @@ class TestChurn(RepeatCustomerCase):
         t_x = (gone.last_order_date - gone.first_order_date).days / 7
         age = (self.today - gone.first_order_date).days / 7
         alive = bgnbd.probability_alive(model, [x], [t_x], [age])[0]
-        self.assertTrue(math.isclose(gone.churn_probability, 1 - alive, abs_tol=1e-5))
+        # stored at 0.1 % precision
+        self.assertTrue(math.isclose(gone.churn_probability, 1 - alive, abs_tol=5e-4))
 
     def test_too_few_members_no_churn(self):
         partner = self._partner("Lonely")
