@@ -782,7 +782,7 @@ class CustomerMembership(models.Model):
         return ids, frequency, recency, age
 
     @api.model
-    def _fit_churn_model(self, company):
+    def _fit_churn_model(self, company, sample_size=FIT_SAMPLE_SIZE):
         """Fit BG/NBD on the company's buying members; None if it cannot be fitted."""
         self.env.cr.execute(
             SQL(
@@ -796,8 +796,8 @@ class CustomerMembership(models.Model):
         total = self.env.cr.fetchone()[0]
         if total < MIN_FIT_MEMBERS:
             return None
-        step = max(1, -(-total // FIT_SAMPLE_SIZE))
-        condition = SQL("id %% %s = 0", step) if step > 1 else SQL("TRUE")
+        step = max(1, -(-total // sample_size))
+        condition = SQL("mod(id, %s) = 0", step) if step > 1 else SQL("TRUE")
         _ids, frequency, recency, age = self._churn_inputs(company, condition)
         if not (frequency > 0).any():
             return None

@@ -124,6 +124,18 @@ class TestChurn(RepeatCustomerCase):
         # stored at 0.1 % precision
         self.assertTrue(math.isclose(gone.churn_probability, 1 - alive, abs_tol=5e-4))
 
+    def test_fit_on_a_sample(self):
+        """Big companies fit the model on an evenly spread sample of members."""
+        for index in range(30):
+            partner = self._partner(f"Sampled {index}")
+            for week in range(index % 5 + 1):
+                self._order(partner, 20.0, days_ago=9 * week + 3 * index)
+        self._compute()
+        full = self.Membership._fit_churn_model(self.company)
+        sampled = self.Membership._fit_churn_model(self.company, sample_size=15)
+        self.assertEqual(set(sampled), {"r", "alpha", "a", "b"})
+        self.assertNotEqual(sampled, full, "a sample of about half the members")
+
     def test_too_few_members_no_churn(self):
         partner = self._partner("Lonely")
         self._order(partner, 20.0, days_ago=10)
