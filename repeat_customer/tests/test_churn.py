@@ -121,8 +121,8 @@ class TestChurn(RepeatCustomerCase):
         t_x = (gone.last_order_date - gone.first_order_date).days / 7
         age = (self.today - gone.first_order_date).days / 7
         alive = bgnbd.probability_alive(model, [x], [t_x], [age])[0]
-        # stored at 0.1 % precision
-        self.assertTrue(math.isclose(gone.churn_probability, 1 - alive, abs_tol=5e-4))
+        # stored to the percent
+        self.assertTrue(math.isclose(gone.churn_probability, 1 - alive, abs_tol=5e-3))
 
     def test_fit_on_a_sample(self):
         """Big companies fit the model on an evenly spread sample of members."""
