@@ -728,7 +728,11 @@ class CustomerMembership(models.Model):
         rows = self.env.cr.fetchall()
         moves = [(mid, old, new) for mid, old, new, _changed in rows if old != new]
         if moves:
-            self._log_segment_moves([move for move in moves if move[1]])
+            # notes in the company's language, not the cron user's
+            lang = company.partner_id.lang or self.env.lang
+            self.with_context(lang=lang)._log_segment_moves(
+                [move for move in moves if move[1]]
+            )
         return [(mid, old) for mid, old, _new, changed in rows if changed]
 
     @api.model

@@ -156,3 +156,32 @@ class TestRfm(RepeatCustomerCase):
             form.name = "VIP spenders"
             form.monetary_min = 5
         self.assertEqual(form.record.monetary_max, 5)
+
+
+@tagged("post_install", "-at_install")
+class TestRfmChinese(RepeatCustomerCase):
+    def test_segment_move_note_in_company_language(self):
+        """The shipped zh_CN translation loads, and segment moves are noted in
+        the company's language whoever runs the computation."""
+        self.env["res.lang"]._activate_lang("zh_CN")
+        self.env["ir.module.module"]._load_module_terms(
+            ["repeat_customer"], ["zh_CN"], overwrite=True
+        )
+        self.company.partner_id.lang = "zh_CN"
+        self.company.write(
+            {
+                "loyalty_rfm_method": "threshold",
+                "loyalty_rfm_recency_thresholds": "30,90,180,365",
+                "loyalty_rfm_frequency_thresholds": "2,3,5,10",
+            }
+        )
+        partner = self._partner("王芳")
+        self._order(partner, 10.0, days_ago=2)
+        self._compute()
+        self.company.loyalty_rfm_frequency_thresholds = "1,3,5,10"
+        self._compute()
+        membership = self._membership(partner)
+        body = membership.message_ids[0].body
+        self.assertIn("RFM 分群已变更", body)
+        self.assertIn("新客户", body)
+        self.assertIn("潜力忠诚客户", body)
