@@ -278,6 +278,8 @@ class CustomerMembership(models.Model):
         commercial_ids = list(set(partners.commercial_partner_id.ids))
         if not commercial_ids:
             return self.browse()
+        # the INSERT reads the partners' salesperson and existing memberships
+        self.env["res.partner"].flush_model(["user_id"])
         self.flush_model()
         self._insert_memberships(
             company,
@@ -975,11 +977,6 @@ class CustomerMembership(models.Model):
             last_id = ids[-1]
         self.invalidate_model()
         self.env["res.company"].invalidate_model()
-
-    @api.model
-    def _compute_all_companies(self, batch_size=None):
-        for company in self.env["res.company"].sudo().search([]):
-            self._compute_company(company, batch_size=batch_size)
 
     # ------------------------------------------------------------------
     # Cron: one batch per call, state kept between calls

@@ -94,3 +94,19 @@ class TestSecurity(RepeatCustomerCase):
             [("partner_id", "=", customer.id)]
         )
         self.assertEqual(membership.order_count, 1)
+
+    def test_salesperson_set_in_same_transaction(self):
+        """A membership created at confirmation carries the salesperson set on
+        the customer just before, so the salesperson sees it at once."""
+        customer = self._partner("Brand New")
+        order = self._order(customer, 12.0, state="draft")
+        customer.user_id = self.salesman_b
+        order.action_confirm()
+        membership = self._membership(customer)
+        self.assertEqual(membership.user_id, self.salesman_b)
+        self.assertEqual(
+            self.Membership.with_user(self.salesman_b).search(
+                [("partner_id", "=", customer.id)]
+            ),
+            membership,
+        )
