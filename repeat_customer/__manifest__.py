@@ -1,8 +1,8 @@
 {
     "name": "Repeat Customer CRM",
-    "summary": "Memberships, customer statistics, RFM segments and churn risk "
+    "summary": "Memberships, points, tiers, RFM segments and churn risk "
     "for repeat customers (回头客)",
-    "version": "18.0.1.0.0",
+    "version": "18.0.1.1.0",
     "category": "Sales/Loyalty",
     "website": "https://github.com/repeat-customer/repeat_customer",
     "author": "repeat_customer developers",
@@ -16,7 +16,15 @@
         "data/customer_segment_data.xml",
         "data/ir_cron_data.xml",
         "data/ir_actions_server_data.xml",
+        "data/product_data.xml",
         "views/customer_membership_views.xml",
+        "views/customer_point_entry_views.xml",
+        "views/customer_tier_views.xml",
+        "views/customer_tier_change_views.xml",
+        "views/customer_point_rule_views.xml",
+        "views/sale_order_views.xml",
+        "wizards/customer_point_adjust_wizard_views.xml",
+        "wizards/customer_point_redeem_wizard_views.xml",
         "views/customer_segment_views.xml",
         "views/customer_rfm_snapshot_views.xml",
         "views/res_partner_views.xml",

@@ -6,3 +6,10 @@ from . import customer_rfm_snapshot
 from . import customer_demo_generator
 from . import res_partner
 from . import sale_order
+from . import sale_order_line
+from . import account_move
+from . import customer_tier
+from . import customer_tier_change
+from . import customer_point_rule
+from . import customer_point_entry
+from . import customer_point_consumption

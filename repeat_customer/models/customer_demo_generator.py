@@ -1,7 +1,7 @@
 import logging
 import random
 import time
-from datetime import timedelta
+from datetime import date, timedelta
 
 from odoo import Command, api, fields, models
 
@@ -157,12 +157,20 @@ class CustomerDemoGenerator(models.AbstractModel):
         products = generator._demo_create_products()
         salespeople = generator._demo_create_salespeople(company)
         customers = generator._demo_create_customers(rng, customer_count, salespeople)
-        orders_count = generator._demo_create_orders(rng, customers, products)
         partners = env["res.partner"].browse([c["partner"] for c in customers])
+        generator._demo_set_birthdays(partners, seed)
+        # orders are confirmed today and dated back afterwards: their points
+        # are earned once they carry their historical dates
+        points_enabled = company.loyalty_points_enabled
+        company.loyalty_points_enabled = False
+        orders_count = generator._demo_create_orders(rng, customers, products)
+        company.loyalty_points_enabled = points_enabled
         memberships_model = env["customer.membership"]
         memberships_model._enrol_partners(company, partners)
         memberships_model._compute_company(company)
         generator._demo_set_join_dates(company, partners)
+        if points_enabled:
+            generator._demo_points_history(company, partners)
         _logger.info(
             "repeat_customer demo: %s customers and %s orders generated in %.1fs",
             len(customers),
@@ -498,6 +506,66 @@ class CustomerDemoGenerator(models.AbstractModel):
         for order_id, date_order in back_dates:
             orders_model.browse(order_id).date_order = date_order
         self.env.flush_all()
+
+    @api.model
+    def _demo_set_birthdays(self, partners, seed):
+        """Give two thirds of the individual customers a birthday (with their
+        own random generator, so the order history does not depend on it)."""
+        rng = random.Random(seed + 1)
+        for partner in partners.filtered(lambda p: not p.is_company):
+            if rng.random() < 0.67:
+                partner.birth_date = date(
+                    rng.randint(1960, 2004), rng.randint(1, 12), rng.randint(1, 28)
+                )
+
+    @api.model
+    def _demo_points_history(self, company, partners):
+        """Earn the points of the demo history at the orders' dates, let the
+        daily jobs run (release, expiry), place members in their tier and
+        spend points on a few open quotations."""
+        orders_model = self.env["sale.order"]
+        orders = orders_model.search(
+            [
+                ("company_id", "=", company.id),
+                ("partner_id.commercial_partner_id", "in", partners.ids),
+                ("state", "=", "sale"),
+            ],
+            order="date_order, id",
+        )
+        for start in range(0, len(orders), ORDER_BATCH_SIZE):
+            orders[start : start + ORDER_BATCH_SIZE]._loyalty_earn_points()
+            self.env.flush_all()
+            self.env.invalidate_all()
+        entries = self.env["customer.point.entry"]
+        while entries._cron_release_points():
+            pass
+        while entries._cron_expire_points():
+            pass
+        memberships = self.env["customer.membership"].search(
+            [("partner_id", "in", partners.ids), ("company_id", "=", company.id)]
+        )
+        self.env["customer.tier"]._apply_tiers(company, memberships.ids, review=True)
+        quotations = orders_model.search(
+            [
+                ("company_id", "=", company.id),
+                ("partner_id.commercial_partner_id", "in", partners.ids),
+                ("state", "=", "draft"),
+            ],
+            order="id",
+        )
+        redeemed = 0
+        for quotation in quotations:
+            membership = quotation.loyalty_membership_id
+            if redeemed >= 5 or not membership or membership.points_balance < 500:
+                continue
+            wizard = self.env["customer.point.redeem.wizard"].create(
+                {"order_id": quotation.id, "points": 0}
+            )
+            points = min(wizard.points_max, 2000)
+            if points > 0:
+                wizard.points = points
+                wizard.action_redeem()
+                redeemed += 1
 
     @api.model
     def _demo_set_join_dates(self, company, partners):

@@ -154,6 +154,72 @@ class CustomerMembership(models.Model):
     snapshot_ids = fields.One2many(
         "customer.rfm.snapshot", "membership_id", string="RFM History"
     )
+    # points (derived from the ledger, written by its bookkeeping)
+    point_entry_ids = fields.One2many(
+        "customer.point.entry", "membership_id", string="Points Ledger"
+    )
+    points_balance = fields.Integer(
+        string="Points Available",
+        readonly=True,
+        help="Sum of the available lines of the ledger: the points the member "
+        "can spend.",
+    )
+    points_pending = fields.Integer(
+        string="Points Pending",
+        readonly=True,
+        help="Points of recent orders that cannot be spent until their return "
+        "window ends (or their order is delivered or paid).",
+    )
+    has_negative_balance = fields.Boolean(
+        string="Negative Balance",
+        readonly=True,
+        help="Points already spent were taken back by a cancellation or credit "
+        "note: the member owes points.",
+    )
+    points_expiring_soon = fields.Integer(
+        string="Points Expiring Soon",
+        compute="_compute_points_expiring",
+        search="_search_points_expiring_soon",
+        help="Available points that expire within the company's expiring-soon period.",
+    )
+    points_expiring_date = fields.Date(
+        string="Next Expiry",
+        compute="_compute_points_expiring",
+        help="The day after which the member's next points expire.",
+    )
+    # tiers
+    tier_id = fields.Many2one(
+        "customer.tier", string="Tier", readonly=True, index="btree_not_null"
+    )
+    tier_since_date = fields.Date(string="Tier Since", readonly=True)
+    tier_qualifying_value = fields.Float(
+        string="Qualifying Figure",
+        readonly=True,
+        digits=(16, 2),
+        help="Spend, qualifying points or orders over the tier window, as of "
+        "the last tier evaluation.",
+    )
+    tier_floor_id = fields.Many2one(
+        "customer.tier",
+        string="Tier Floor",
+        check_company=True,
+        domain="[('company_id', '=', company_id)]",
+        help="Set by a manager: the member keeps at least this tier until the "
+        "floor's end date.",
+    )
+    tier_floor_end_date = fields.Date(string="Floor Until")
+    tier_change_ids = fields.One2many(
+        "customer.tier.change", "membership_id", string="Tier History"
+    )
+    next_tier_id = fields.Many2one(
+        "customer.tier", string="Next Tier", compute="_compute_next_tier"
+    )
+    next_tier_missing = fields.Float(
+        string="Missing for Next Tier",
+        compute="_compute_next_tier",
+        digits=(16, 2),
+        help="What the qualifying figure still lacks to reach the next tier.",
+    )
 
     _sql_constraints = [
         (
@@ -178,6 +244,83 @@ class CustomerMembership(models.Model):
                 (today - membership.last_order_date).days
                 if membership.last_order_date
                 else False
+            )
+
+    @api.depends("point_entry_ids", "company_id")
+    @api.depends_context("tz")
+    def _compute_points_expiring(self):
+        today = fields.Date.context_today(self)
+        rows = {}
+        if self.ids:
+            self.env["customer.point.entry"].flush_model()
+            self.env.cr.execute(
+                SQL(
+                    """
+                    SELECT e.membership_id, min(e.expiry_date),
+                           sum(e.remaining_points) FILTER (
+                               WHERE e.expiry_date <= %(today)s::date
+                                     + c.loyalty_points_expiry_warning_days)
+                      FROM customer_point_entry e
+                      JOIN res_company c ON c.id = e.company_id
+                     WHERE e.membership_id = ANY(%(ids)s) AND e.state = 'available'
+                       AND e.remaining_points > 0 AND e.expiry_date >= %(today)s
+                     GROUP BY e.membership_id
+                    """,
+                    today=today,
+                    ids=self.ids,
+                )
+            )
+            rows = {mid: (date, soon) for mid, date, soon in self.env.cr.fetchall()}
+        for membership in self:
+            date, soon = rows.get(membership.id, (False, 0))
+            membership.points_expiring_date = date
+            membership.points_expiring_soon = soon or 0
+
+    def _search_points_expiring_soon(self, operator, value):
+        """Supports ``> 0`` / ``!= 0`` (members with points expiring soon)
+        and ``= 0``."""
+        if value not in (0, False) or operator not in (">", "!=", "="):
+            raise UserError(self.env._("Search expiring points with > 0 or = 0 only."))
+        today = fields.Date.context_today(self)
+        self.env["customer.point.entry"].flush_model()
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT DISTINCT e.membership_id
+                  FROM customer_point_entry e
+                  JOIN res_company c ON c.id = e.company_id
+                 WHERE e.state = 'available' AND e.remaining_points > 0
+                   AND e.expiry_date >= %(today)s
+                   AND e.expiry_date <= %(today)s::date
+                                        + c.loyalty_points_expiry_warning_days
+                """,
+                today=today,
+            )
+        )
+        ids = [row[0] for row in self.env.cr.fetchall()]
+        return [("id", "not in" if operator == "=" else "in", ids)]
+
+    @api.depends("tier_id", "tier_qualifying_value", "company_id")
+    def _compute_next_tier(self):
+        tiers_by_company = {}
+        for membership in self:
+            company = membership.company_id
+            if company.id not in tiers_by_company:
+                tiers_by_company[company.id] = (
+                    self.env["customer.tier"]
+                    .sudo()
+                    .search([("company_id", "=", company.id)])
+                )
+            tiers = tiers_by_company[company.id]
+            above = tiers.filtered(
+                lambda t, m=membership: (
+                    t.threshold > m.tier_qualifying_value
+                    and (not m.tier_id or t.threshold > m.tier_id.threshold)
+                )
+            )[:1]
+            membership.next_tier_id = above.id
+            membership.next_tier_missing = (
+                above.threshold - membership.tier_qualifying_value if above else 0.0
             )
 
     @api.depends("name", "partner_id")
@@ -212,7 +355,45 @@ class CustomerMembership(models.Model):
                     "enrol the other customer instead."
                 )
             )
-        return super().write(vals)
+        floor_changed = {"tier_floor_id", "tier_floor_end_date"} & set(vals)
+        if floor_changed and not (
+            self.env.su or self.env.user.has_group("repeat_customer.group_manager")
+        ):
+            raise UserError(
+                self.env._("Only loyalty managers can set a member's tier floor.")
+            )
+        result = super().write(vals)
+        if floor_changed:
+            self._check_tier_floor()
+            tiers = self.env["customer.tier"].sudo()
+            for company in self.company_id:
+                tiers._apply_tiers(
+                    company,
+                    self.filtered(lambda m, c=company: m.company_id == c).ids,
+                )
+        return result
+
+    def _check_tier_floor(self):
+        for membership in self:
+            if membership.tier_floor_id and not membership.tier_floor_end_date:
+                raise UserError(
+                    self.env._(
+                        "A tier floor needs an end date: until when should "
+                        "%(member)s keep %(tier)s?",
+                        member=membership.display_name,
+                        tier=membership.tier_floor_id.name,
+                    )
+                )
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_points(self):
+        if self.sudo().point_entry_ids:
+            raise UserError(
+                self.env._(
+                    "A member with points ledger lines cannot be deleted: the "
+                    "ledger is kept. Block the membership instead."
+                )
+            )
 
     def _assign_member_numbers(self):
         """Give every membership of ``self`` without a number its number.
@@ -258,6 +439,35 @@ class CustomerMembership(models.Model):
         """Recompute the figures of the selected memberships now."""
         self._refresh_figures(full=True)
         return True
+
+    def action_view_points(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "repeat_customer.customer_point_entry_action"
+        )
+        action["domain"] = [("membership_id", "=", self.id)]
+        action["context"] = {"search_default_group_by_kind": 0}
+        return action
+
+    def action_view_tier_changes(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "repeat_customer.customer_tier_change_action"
+        )
+        action["domain"] = [("membership_id", "=", self.id)]
+        action["context"] = {}
+        return action
+
+    def action_adjust_points(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Adjust Points"),
+            "res_model": "customer.point.adjust.wizard",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_membership_id": self.id},
+        }
 
     def action_block(self):
         self.write({"state": "blocked"})

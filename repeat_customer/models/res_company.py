@@ -98,6 +98,124 @@ class ResCompany(models.Model):
     loyalty_last_compute_date = fields.Datetime(
         string="Last Customer Computation", readonly=True
     )
+    # points
+    loyalty_points_enabled = fields.Boolean(
+        string="Loyalty Points",
+        default=True,
+        help="Members earn points on their confirmed orders and can redeem them.",
+    )
+    loyalty_points_per_unit = fields.Float(
+        string="Points per Currency Unit",
+        default=1.0,
+        digits=(16, 4),
+        help="Points earned per unit of company currency of the untaxed amount, "
+        "before category, tier and bonus multipliers.",
+    )
+    loyalty_points_rounding = fields.Selection(
+        selection=[
+            ("down", "Round down"),
+            ("half", "Round to the nearest point"),
+            ("up", "Round up"),
+        ],
+        string="Points Rounding",
+        default="down",
+        required=True,
+        help="How the points of an order are rounded to whole points.",
+    )
+    loyalty_points_excluded_product_ids = fields.Many2many(
+        "product.product",
+        "res_company_loyalty_excluded_product_rel",
+        "company_id",
+        "product_id",
+        string="Products Without Points",
+        help="Order lines of these products earn no points (gift cards, delivery...).",
+    )
+    loyalty_points_excluded_categ_ids = fields.Many2many(
+        "product.category",
+        "res_company_loyalty_excluded_categ_rel",
+        "company_id",
+        "categ_id",
+        string="Categories Without Points",
+        help="Order lines of products in these categories or their "
+        "subcategories earn no points.",
+    )
+    loyalty_points_release = fields.Selection(
+        selection=[
+            ("confirm", "Days after confirmation"),
+            ("delivery", "Days after full delivery"),
+            ("payment", "When the invoices are paid"),
+        ],
+        string="Points Become Available",
+        default="confirm",
+        required=True,
+        help="Points of a confirmed order stay pending, and cannot be spent, "
+        "until this happens; the daily job then makes them available.",
+    )
+    loyalty_points_pending_days = fields.Integer(
+        string="Return Window (days)",
+        default=14,
+        help="Days after confirmation or full delivery during which the points "
+        "of an order stay pending. 0 makes points of confirmed orders "
+        "available at once.",
+    )
+    loyalty_points_expiry_policy = fields.Selection(
+        selection=[
+            ("never", "Never"),
+            ("months", "N months after earning"),
+            ("year_end", "At the end of the N-th calendar year"),
+        ],
+        string="Points Expire",
+        default="months",
+        required=True,
+    )
+    loyalty_points_expiry_months = fields.Integer(
+        string="Validity (months)",
+        default=12,
+        help="Points can be spent until this many months after the day they "
+        "were earned and expire the day after.",
+    )
+    loyalty_points_expiry_years = fields.Integer(
+        string="Validity (calendar years)",
+        default=2,
+        help="Points can be spent until 31 December of the N-th calendar year, "
+        "the year they were earned being the first.",
+    )
+    loyalty_points_expiry_warning_days = fields.Integer(
+        string="Expiring Soon Within (days)",
+        default=30,
+        help="Points that expire within this many days are shown as expiring soon.",
+    )
+    loyalty_point_value = fields.Monetary(
+        string="Value of One Point",
+        currency_field="currency_id",
+        default=0.01,
+        help="Discount in company currency given for one redeemed point.",
+    )
+    loyalty_points_max_redeem_percent = fields.Float(
+        string="Maximum Redemption (%)",
+        default=50.0,
+        help="Points may pay at most this share of an order's untaxed amount.",
+    )
+    # tiers
+    loyalty_tier_rule = fields.Selection(
+        selection=[
+            ("spend", "Spend"),
+            ("points", "Qualifying points earned"),
+            ("orders", "Number of orders"),
+        ],
+        string="Tiers Qualify On",
+        default="spend",
+        required=True,
+        help="The figure, over the tier window, that decides a member's tier. "
+        "Qualifying points are points earned on orders net of reversals, "
+        "not the spendable balance.",
+    )
+    loyalty_tier_window_days = fields.Integer(
+        string="Tier Window (days)",
+        default=365,
+        help="The qualifying figure counts the purchases or points of this "
+        "many days before today.",
+    )
 
     @api.constrains("loyalty_rfm_window_days")
     def _check_loyalty_rfm_window_days(self):
@@ -108,6 +226,48 @@ class ResCompany(models.Model):
                         "The RFM window of %(company)s must be a positive number of "
                         "days.",
                         company=company.name,
+                    )
+                )
+
+    @api.constrains(
+        "loyalty_points_per_unit",
+        "loyalty_points_pending_days",
+        "loyalty_points_expiry_months",
+        "loyalty_points_expiry_years",
+        "loyalty_points_expiry_warning_days",
+        "loyalty_point_value",
+        "loyalty_points_max_redeem_percent",
+        "loyalty_tier_window_days",
+    )
+    def _check_loyalty_points_settings(self):
+        for company in self:
+            errors = []
+            if company.loyalty_points_per_unit < 0:
+                errors.append(self.env._("points per currency unit cannot be negative"))
+            if company.loyalty_points_pending_days < 0:
+                errors.append(self.env._("the return window cannot be negative"))
+            if company.loyalty_points_expiry_months < 1:
+                errors.append(self.env._("the validity must be at least one month"))
+            if company.loyalty_points_expiry_years < 1:
+                errors.append(
+                    self.env._("the validity must be at least one calendar year")
+                )
+            if company.loyalty_points_expiry_warning_days < 0:
+                errors.append(self.env._("the expiring-soon period cannot be negative"))
+            if company.loyalty_point_value < 0:
+                errors.append(self.env._("the value of a point cannot be negative"))
+            if not 0 <= company.loyalty_points_max_redeem_percent <= 100:
+                errors.append(
+                    self.env._("the maximum redemption must be between 0 and 100 %")
+                )
+            if company.loyalty_tier_window_days < 1:
+                errors.append(self.env._("the tier window must be at least one day"))
+            if errors:
+                raise ValidationError(
+                    self.env._(
+                        "Loyalty points settings of %(company)s: %(errors)s.",
+                        company=company.name,
+                        errors="; ".join(errors),
                     )
                 )
 

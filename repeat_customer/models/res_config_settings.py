@@ -34,3 +34,50 @@ class ResConfigSettings(models.TransientModel):
     loyalty_last_compute_date = fields.Datetime(
         related="company_id.loyalty_last_compute_date"
     )
+    loyalty_points_enabled = fields.Boolean(
+        related="company_id.loyalty_points_enabled", readonly=False
+    )
+    loyalty_points_per_unit = fields.Float(
+        related="company_id.loyalty_points_per_unit", readonly=False
+    )
+    loyalty_points_rounding = fields.Selection(
+        related="company_id.loyalty_points_rounding", readonly=False
+    )
+    loyalty_points_excluded_product_ids = fields.Many2many(
+        related="company_id.loyalty_points_excluded_product_ids", readonly=False
+    )
+    loyalty_points_excluded_categ_ids = fields.Many2many(
+        related="company_id.loyalty_points_excluded_categ_ids", readonly=False
+    )
+    loyalty_points_release = fields.Selection(
+        related="company_id.loyalty_points_release", readonly=False
+    )
+    loyalty_points_pending_days = fields.Integer(
+        related="company_id.loyalty_points_pending_days", readonly=False
+    )
+    loyalty_points_expiry_policy = fields.Selection(
+        related="company_id.loyalty_points_expiry_policy", readonly=False
+    )
+    loyalty_points_expiry_months = fields.Integer(
+        related="company_id.loyalty_points_expiry_months", readonly=False
+    )
+    loyalty_points_expiry_years = fields.Integer(
+        related="company_id.loyalty_points_expiry_years", readonly=False
+    )
+    loyalty_points_expiry_warning_days = fields.Integer(
+        related="company_id.loyalty_points_expiry_warning_days", readonly=False
+    )
+    loyalty_point_value = fields.Monetary(
+        related="company_id.loyalty_point_value",
+        readonly=False,
+        currency_field="currency_id",
+    )
+    loyalty_points_max_redeem_percent = fields.Float(
+        related="company_id.loyalty_points_max_redeem_percent", readonly=False
+    )
+    loyalty_tier_rule = fields.Selection(
+        related="company_id.loyalty_tier_rule", readonly=False
+    )
+    loyalty_tier_window_days = fields.Integer(
+        related="company_id.loyalty_tier_window_days", readonly=False
+    )

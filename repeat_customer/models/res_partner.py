@@ -15,6 +15,26 @@ class ResPartner(models.Model):
         search="_search_loyalty_membership_id",
         help="The commercial entity's membership in the current company.",
     )
+    birth_date = fields.Date(
+        string="Birthday",
+        help="Used for birthday bonuses and greetings of the loyalty programme.",
+    )
+    loyalty_tier_id = fields.Many2one(
+        related="loyalty_membership_id.tier_id", string="Loyalty Tier"
+    )
+    loyalty_points_balance = fields.Integer(
+        related="loyalty_membership_id.points_balance", string="Points Available"
+    )
+    loyalty_points_pending = fields.Integer(
+        related="loyalty_membership_id.points_pending", string="Points Pending"
+    )
+    loyalty_points_expiring_soon = fields.Integer(
+        related="loyalty_membership_id.points_expiring_soon",
+        string="Points Expiring Soon",
+    )
+    loyalty_points_expiring_date = fields.Date(
+        related="loyalty_membership_id.points_expiring_date", string="Next Expiry"
+    )
     loyalty_segment_id = fields.Many2one(
         related="loyalty_membership_id.segment_id", string="Segment"
     )
@@ -114,6 +134,10 @@ class ResPartner(models.Model):
             "view_mode": "form",
             "name": membership.display_name,
         }
+
+    def action_view_loyalty_points(self):
+        self.ensure_one()
+        return self.loyalty_membership_id.action_view_points()
 
     def action_view_loyalty_orders(self):
         self.ensure_one()

@@ -6,3 +6,6 @@ from . import test_security
 from . import test_settings
 from . import test_ui
 from . import test_demo
+from . import test_points
+from . import test_tiers
+from . import test_concurrency

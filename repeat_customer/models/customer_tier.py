@@ -1,0 +1,419 @@
+import json
+from bisect import bisect_right
+from itertools import pairwise
+
+from odoo import api, fields, models
+from odoo.exceptions import ValidationError
+from odoo.tools import SQL
+
+REVIEW_STATE_PARAM = "repeat_customer.tier_review_state"
+
+
+class CustomerTier(models.Model):
+    _name = "customer.tier"
+    _description = "Loyalty Tier"
+    _order = "company_id, sequence, threshold, id"
+    _check_company_auto = True
+
+    name = fields.Char(string="Tier", required=True, translate=True)
+    sequence = fields.Integer(
+        string="Sequence", default=10, help="Tiers are ordered from low to high."
+    )
+    active = fields.Boolean(string="Active", default=True)
+    company_id = fields.Many2one(
+        "res.company",
+        string="Company",
+        required=True,
+        index=True,
+        default=lambda self: self.env.company,
+    )
+    currency_id = fields.Many2one(related="company_id.currency_id")
+    qualifying_rule = fields.Selection(
+        related="company_id.loyalty_tier_rule", string="Qualifies On"
+    )
+    threshold = fields.Float(
+        string="Threshold",
+        required=True,
+        digits=(16, 2),
+        help="A member reaches this tier when the company's qualifying figure "
+        "(spend, qualifying points or orders over the tier window) is at least "
+        "this value. Thresholds must increase strictly from tier to tier.",
+    )
+    points_multiplier = fields.Float(
+        string="Points Multiplier",
+        default=1.0,
+        digits=(16, 2),
+        help="Points earned by members of this tier are multiplied by this.",
+    )
+    minimum_stay_days = fields.Integer(
+        string="Minimum Stay (days)",
+        default=365,
+        help="A member is not downgraded from this tier before this many days "
+        "in it, even when the qualifying figure drops.",
+    )
+    benefits = fields.Html(string="Benefits", translate=True)
+    reward_name = fields.Char(
+        string="Reward on Reaching",
+        translate=True,
+        help="A reward owed to a member who reaches this tier. Every upgrade to "
+        "the tier records the reward as to be issued.",
+    )
+    color = fields.Integer(string="Color")
+    membership_count = fields.Integer(
+        string="Members", compute="_compute_membership_count"
+    )
+
+    _sql_constraints = [
+        (
+            "name_company_uniq",
+            "unique(name, company_id)",
+            "Tier names must be unique per company.",
+        ),
+    ]
+
+    def _compute_membership_count(self):
+        counts = dict(
+            self.env["customer.membership"]._read_group(
+                [("tier_id", "in", self.ids)], ["tier_id"], ["__count"]
+            )
+        )
+        for tier in self:
+            tier.membership_count = counts.get(tier, 0)
+
+    @api.constrains(
+        "threshold",
+        "points_multiplier",
+        "minimum_stay_days",
+        "sequence",
+        "company_id",
+        "active",
+    )
+    def _check_values(self):
+        for tier in self:
+            if tier.threshold < 0:
+                raise ValidationError(
+                    self.env._(
+                        "The threshold of tier %(tier)s cannot be negative.",
+                        tier=tier.name,
+                    )
+                )
+            if tier.points_multiplier <= 0:
+                raise ValidationError(
+                    self.env._(
+                        "The points multiplier of tier %(tier)s must be above 0.",
+                        tier=tier.name,
+                    )
+                )
+            if tier.minimum_stay_days < 0:
+                raise ValidationError(
+                    self.env._(
+                        "The minimum stay of tier %(tier)s cannot be negative.",
+                        tier=tier.name,
+                    )
+                )
+        for company in self.company_id:
+            tiers = self.search([("company_id", "=", company.id)])
+            for low, high in pairwise(tiers):
+                if high.threshold <= low.threshold:
+                    raise ValidationError(
+                        self.env._(
+                            "Tier thresholds must increase strictly with the tier "
+                            "order: %(high)s (%(high_threshold)s) comes after "
+                            "%(low)s (%(low_threshold)s).",
+                            high=high.name,
+                            high_threshold=high.threshold,
+                            low=low.name,
+                            low_threshold=low.threshold,
+                        )
+                    )
+
+    def action_view_memberships(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "repeat_customer.customer_membership_action"
+        )
+        action["domain"] = [("tier_id", "=", self.id)]
+        action["context"] = {}
+        return action
+
+    # ------------------------------------------------------------------
+    # Qualification (set-wise)
+    # ------------------------------------------------------------------
+    @api.model
+    def _qualifying_figures(self, company, membership_ids, today):
+        """{membership id: qualifying figure} over the company's tier window:
+        spend (company currency, untaxed), qualifying points (earned on orders,
+        net of their reversals, pending included) or number of purchases."""
+        if not membership_ids:
+            return {}
+        memberships = self.env["customer.membership"]
+        memberships.flush_model()
+        self.env["customer.point.entry"].flush_model()
+        start = fields.Date.subtract(today, days=company.loyalty_tier_window_days)
+        rule = company.loyalty_tier_rule
+        if rule == "points":
+            query = SQL(
+                """
+                SELECT e.membership_id, sum(e.points)
+                  FROM customer_point_entry e
+                  LEFT JOIN customer_point_entry src ON src.id = e.reversed_entry_id
+                 WHERE e.membership_id = ANY(%(ids)s)
+                   AND (e.kind = 'earn' OR (e.kind = 'reverse' AND src.kind = 'earn'))
+                   AND COALESCE(src.date, e.date) > %(start)s
+                   AND COALESCE(src.date, e.date) <= %(today)s
+                 GROUP BY e.membership_id
+                """,
+                ids=list(membership_ids),
+                start=start,
+                today=today,
+            )
+        else:
+            figure = SQL("sum(p.amount)") if rule == "spend" else SQL("sum(p.is_order)")
+            query = SQL(
+                """
+                WITH mem AS (
+                    SELECT id, partner_id FROM customer_membership
+                     WHERE id = ANY(%(ids)s)
+                ),
+                p(membership_id, day, amount, is_order) AS (%(purchases)s)
+                SELECT p.membership_id, %(figure)s
+                  FROM p
+                 WHERE p.day > %(start)s AND p.day <= %(today)s
+                 GROUP BY p.membership_id
+                """,
+                ids=list(membership_ids),
+                purchases=memberships._purchases_query(company),
+                figure=figure,
+                start=start,
+                today=today,
+            )
+        self.env.cr.execute(query)
+        figures = dict.fromkeys(membership_ids, 0.0)
+        figures.update(
+            {mid: float(value or 0) for mid, value in self.env.cr.fetchall()}
+        )
+        return figures
+
+    @api.model
+    def _apply_tiers(self, company, membership_ids, today=None, review=False):
+        """Move the members of ``membership_ids`` to the tier they qualify for.
+
+        Upgrades happen at once; with ``review``, downgrades too, but only
+        after the current tier's minimum stay. A manual floor whose end date
+        has not passed holds its tier. Each change is a tier change row and a
+        chatter note. Return the tier changes.
+        """
+        changes_model = self.env["customer.tier.change"].sudo()
+        if not membership_ids:
+            return changes_model
+        today = today or self.env["customer.membership"]._company_today(company)
+        tiers = self.sudo().search([("company_id", "=", company.id)])
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT id, tier_id, tier_since_date, tier_floor_id,
+                       tier_floor_end_date, tier_qualifying_value
+                  FROM customer_membership
+                 WHERE id = ANY(%s) AND company_id = %s
+                """,
+                list(membership_ids),
+                company.id,
+            )
+        )
+        rows = self.env.cr.fetchall()
+        if not tiers and not any(row[1] for row in rows):
+            return changes_model
+        figures = self._qualifying_figures(company, [r[0] for r in rows], today)
+        rank = {tier.id: index for index, tier in enumerate(tiers)}
+        thresholds = tiers.mapped("threshold")
+        tier_by_id = {tier.id: tier for tier in tiers}
+        new_values = []
+        changes = []
+        for mid, tier_id, since, floor_id, floor_end, old_value in rows:
+            figure = figures[mid]
+            if old_value is None or round(old_value, 2) != round(figure, 2):
+                new_values.append((mid, figure))
+            qualified = bisect_right(thresholds, figure) - 1
+            floor = rank.get(floor_id, -1) if floor_end and floor_end >= today else -1
+            target = max(qualified, floor)
+            current = rank.get(tier_id, -1)
+            if tier_id and tier_id not in rank:
+                # archived tier or tier of another company: re-rank the member
+                current = -2
+            if target > current:
+                reason = "manual" if floor > qualified else "qualified"
+            elif target < current and review:
+                stay = (today - since).days if since else None
+                current_tier = tier_by_id.get(tier_id)
+                if (
+                    current_tier
+                    and stay is not None
+                    and (stay < current_tier.minimum_stay_days)
+                ):
+                    continue
+                reason = "review"
+            else:
+                continue
+            to_tier = tiers[target] if target >= 0 else self.browse()
+            if to_tier.id == tier_id:
+                continue
+            changes.append(
+                {
+                    "membership_id": mid,
+                    "date": today,
+                    "from_tier_id": tier_id or False,
+                    "to_tier_id": to_tier.id or False,
+                    "direction": "up" if target > current and target >= 0 else "down",
+                    "reason": reason,
+                    "qualifying_value": figure,
+                    "qualifying_rule": company.loyalty_tier_rule,
+                }
+            )
+        self._write_tier_figures(new_values)
+        self.env["customer.membership"].invalidate_model(["tier_qualifying_value"])
+        if not changes:
+            return changes_model
+        self._set_reward_states(changes, tier_by_id)
+        records = changes_model.create(changes)
+        self.env.cr.execute(
+            SQL(
+                """
+                UPDATE customer_membership m
+                   SET tier_id = c.tier_id, tier_since_date = %(today)s
+                  FROM unnest(%(ids)s::int[], %(tiers)s::int[]) AS c(id, tier_id)
+                 WHERE m.id = c.id
+                """,
+                today=today,
+                ids=[c["membership_id"] for c in changes],
+                tiers=[c["to_tier_id"] or None for c in changes],
+            )
+        )
+        self.env["customer.membership"].invalidate_model(
+            ["tier_id", "tier_since_date", "tier_qualifying_value"]
+        )
+        self._log_tier_changes(company, records)
+        return records
+
+    @api.model
+    def _write_tier_figures(self, values):
+        if values:
+            self.env.cr.execute(
+                SQL(
+                    """
+                    UPDATE customer_membership m
+                       SET tier_qualifying_value = v.value
+                      FROM unnest(%s::int[], %s::float8[]) AS v(id, value)
+                     WHERE m.id = v.id
+                    """,
+                    [mid for mid, _value in values],
+                    [value for _mid, value in values],
+                )
+            )
+
+    @api.model
+    def _set_reward_states(self, changes, tier_by_id):
+        """Upgrades to a tier with a reward owe it, once per member and tier."""
+        rewarded = [
+            c
+            for c in changes
+            if c["direction"] == "up"
+            and c["to_tier_id"]
+            and tier_by_id[c["to_tier_id"]].reward_name
+        ]
+        if not rewarded:
+            return
+        self.env["customer.tier.change"].flush_model()
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT membership_id, to_tier_id FROM customer_tier_change
+                 WHERE membership_id = ANY(%s) AND reward_state <> 'none'
+                """,
+                [c["membership_id"] for c in rewarded],
+            )
+        )
+        owed_before = set(self.env.cr.fetchall())
+        for change in rewarded:
+            key = (change["membership_id"], change["to_tier_id"])
+            if key not in owed_before:
+                change["reward_state"] = "to_issue"
+                owed_before.add(key)
+
+    @api.model
+    def _log_tier_changes(self, company, changes):
+        lang = company.partner_id.lang or self.env.lang
+        changes = changes.with_context(lang=lang)
+        reasons = dict(changes._fields["reason"]._description_selection(changes.env))
+        none = changes.env._("no tier")
+        bodies = {}
+        for change in changes:
+            bodies[change.membership_id.id] = changes.env._(
+                "Tier changed: %(old)s → %(new)s (%(reason)s; qualifying figure "
+                "%(figure)s).",
+                old=change.from_tier_id.name or none,
+                new=change.to_tier_id.name or none,
+                reason=reasons[change.reason],
+                figure=round(change.qualifying_value, 2),
+            )
+        changes.membership_id.sudo()._message_log_batch(bodies=bodies)
+
+    # ------------------------------------------------------------------
+    # Cron
+    # ------------------------------------------------------------------
+    @api.model
+    def _cron_review_tiers(self):
+        """Periodic tier review: upgrades and downgrades (after the minimum
+        stay) of every member, one batch of members per call. The position is
+        kept between calls so a crash resumes at the failed batch; reviewing
+        twice changes nothing more. Return the members left to review."""
+        params = self.env["ir.config_parameter"].sudo()
+        try:
+            state = json.loads(params.get_param(REVIEW_STATE_PARAM) or "{}")
+        except ValueError:
+            state = {}
+        if not state.get("company_ids"):
+            state = {
+                "company_ids": self.env["res.company"].sudo().search([]).ids,
+                "last_id": 0,
+            }
+        memberships = self.env["customer.membership"].sudo()
+        done = 0
+        while state["company_ids"]:
+            company = self.env["res.company"].sudo().browse(state["company_ids"][0])
+            ids = (
+                memberships._next_batch(
+                    company,
+                    state["last_id"],
+                    self.env["customer.point.entry"]._batch_size(),
+                )
+                if company.exists()
+                else []
+            )
+            if ids:
+                self._apply_tiers(company, ids, review=True)
+                state["last_id"] = ids[-1]
+                done = len(ids)
+                break
+            state["company_ids"].pop(0)
+            state["last_id"] = 0
+        remaining = 0
+        if state["company_ids"]:
+            self.env.cr.execute(
+                SQL(
+                    """
+                    SELECT count(*) FROM customer_membership
+                     WHERE company_id = ANY(%s)
+                       AND (company_id <> %s OR id > %s)
+                    """,
+                    state["company_ids"],
+                    state["company_ids"][0],
+                    state["last_id"],
+                )
+            )
+            remaining = self.env.cr.fetchone()[0]
+        if not remaining:
+            state = {}
+        params.set_param(REVIEW_STATE_PARAM, json.dumps(state) if state else "")
+        self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
+        return remaining

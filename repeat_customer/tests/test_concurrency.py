@@ -1,0 +1,166 @@
+import threading
+
+import psycopg2.errors
+
+from odoo import SUPERUSER_ID, Command, api
+from odoo.exceptions import UserError
+from odoo.tests import TransactionCase, tagged
+
+
+@tagged("post_install", "-at_install")
+class TestConcurrentRedemption(TransactionCase):
+    """Two users redeem the same member's points at the same moment, each in
+    their own database transaction, as two HTTP requests would.
+
+    The data is committed (a second transaction cannot see uncommitted rows)
+    and removed again at the end.
+    """
+
+    def setUp(self):
+        super().setUp()
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            company = env.ref("base.main_company")
+            env = env(context={"allowed_company_ids": company.ids})
+            company.write(
+                {
+                    "loyalty_points_enabled": True,
+                    "loyalty_point_value": 0.01,
+                    "loyalty_points_max_redeem_percent": 100.0,
+                }
+            )
+            partner = env["res.partner"].create({"name": "Concurrent Customer"})
+            product = env["product.product"].create(
+                {"name": "Concurrency Tea", "taxes_id": [Command.clear()]}
+            )
+            membership = env["customer.membership"].create(
+                {"partner_id": partner.id, "company_id": company.id}
+            )
+            env["customer.point.entry"]._post_adjustment(membership, 100, "seed")
+            orders = env["sale.order"].create(
+                [
+                    {
+                        "partner_id": partner.id,
+                        "order_line": [
+                            Command.create(
+                                {
+                                    "product_id": product.id,
+                                    "price_unit": 10.0,
+                                    "tax_id": [Command.clear()],
+                                }
+                            )
+                        ],
+                    }
+                    for _i in range(2)
+                ]
+            )
+            self.partner_id = partner.id
+            self.product_id = product.id
+            self.membership_id = membership.id
+            self.order_ids = orders.ids
+        self.addCleanup(self._remove_committed_data)
+
+    def _remove_committed_data(self):
+        with self.registry.cursor() as cr:
+            cr.execute(
+                "DELETE FROM customer_point_entry WHERE membership_id = %s",
+                [self.membership_id],
+            )
+            cr.execute("DELETE FROM sale_order WHERE id = ANY(%s)", [self.order_ids])
+            cr.execute(
+                "DELETE FROM customer_membership WHERE id = %s", [self.membership_id]
+            )
+            cr.execute(
+                "DELETE FROM product_template WHERE id IN "
+                "(SELECT product_tmpl_id FROM product_product WHERE id = %s)",
+                [self.product_id],
+            )
+            cr.execute(
+                "DELETE FROM mail_message WHERE model IN "
+                "('customer.membership', 'sale.order', 'res.partner') "
+                "AND res_id = ANY(%s)",
+                [[self.membership_id, self.partner_id, *self.order_ids]],
+            )
+            cr.execute("DELETE FROM res_partner WHERE id = %s", [self.partner_id])
+
+    def _wizard(self, env, order_id, points):
+        return env["customer.point.redeem.wizard"].create(
+            {"order_id": order_id, "points": points}
+        )
+
+    def test_two_users_cannot_spend_the_same_points(self):
+        cr_a = self.registry.cursor()
+        cr_b = self.registry.cursor()
+        try:
+            env_a = api.Environment(cr_a, SUPERUSER_ID, {})
+            env_b = api.Environment(cr_b, SUPERUSER_ID, {})
+            # user B opens the wizard: B's transaction sees 100 points
+            wizard_b = self._wizard(env_b, self.order_ids[1], 80)
+            self.assertEqual(wizard_b.points_available, 100)
+            # user A redeems 80 and commits first
+            self._wizard(env_a, self.order_ids[0], 80).action_redeem()
+            cr_a.commit()
+            # B's redemption of the same 80 points must not go through
+            with self.assertRaises(psycopg2.errors.SerializationFailure):
+                wizard_b.action_redeem()
+            cr_b.rollback()
+            # the server retries the request: now B sees the truth
+            env_b.invalidate_all()
+            with self.assertRaisesRegex(UserError, "20 points available"):
+                self._wizard(env_b, self.order_ids[1], 80).action_redeem()
+            cr_b.rollback()
+        finally:
+            cr_a.close()
+            cr_b.close()
+        with self.registry.cursor() as cr:
+            cr.execute(
+                """
+                SELECT m.points_balance, sum(e.points),
+                       count(*) FILTER (WHERE e.kind = 'redeem')
+                  FROM customer_membership m
+                  JOIN customer_point_entry e ON e.membership_id = m.id
+                 WHERE m.id = %s GROUP BY m.points_balance
+                """,
+                [self.membership_id],
+            )
+            balance, ledger_sum, redemptions = cr.fetchone()
+        self.assertEqual(redemptions, 1)
+        self.assertEqual(balance, 20)
+        self.assertEqual(ledger_sum, 20)
+
+    def test_simultaneous_redemptions_wait_for_each_other(self):
+        """B starts redeeming while A's redemption is not committed yet: B
+        waits on the member's lock and fails once A commits, never both."""
+        cr_a = self.registry.cursor()
+        results = {}
+
+        def redeem_b():
+            with self.registry.cursor() as cr_b:
+                env_b = api.Environment(cr_b, SUPERUSER_ID, {})
+                try:
+                    self._wizard(env_b, self.order_ids[1], 80).action_redeem()
+                    cr_b.commit()
+                    results["b"] = "redeemed"
+                except (psycopg2.errors.SerializationFailure, UserError) as error:
+                    cr_b.rollback()
+                    results["b"] = type(error).__name__
+
+        try:
+            env_a = api.Environment(cr_a, SUPERUSER_ID, {})
+            self._wizard(env_a, self.order_ids[0], 80).action_redeem()
+            thread = threading.Thread(target=redeem_b)
+            thread.start()
+            thread.join(timeout=2)
+            self.assertTrue(thread.is_alive(), "B waits for A's lock")
+            cr_a.commit()
+            thread.join(timeout=30)
+            self.assertFalse(thread.is_alive())
+        finally:
+            cr_a.close()
+        self.assertIn(results["b"], ("SerializationFailure", "UserError"))
+        with self.registry.cursor() as cr:
+            cr.execute(
+                "SELECT points_balance FROM customer_membership WHERE id = %s",
+                [self.membership_id],
+            )
+            self.assertEqual(cr.fetchone()[0], 20)

@@ -1,0 +1,2 @@
+from . import customer_point_adjust_wizard
+from . import customer_point_redeem_wizard
