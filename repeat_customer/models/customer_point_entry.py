@@ -45,11 +45,11 @@ class CustomerPointEntry(models.Model):
     _order = "id desc"
     _check_company_auto = True
 
+    # indexed by customer_point_entry_membership_idx (see init)
     membership_id = fields.Many2one(
         "customer.membership",
         string="Membership",
         required=True,
-        index=True,
         ondelete="restrict",
         readonly=True,
     )
@@ -193,7 +193,21 @@ class CustomerPointEntry(models.Model):
              WHERE kind = 'reverse' AND credit_note_id IS NOT NULL
             """
         )
+        # balances are sums per member: an index-only scan of this index
+        cr.execute(
+            """
+            CREATE INDEX IF NOT EXISTS customer_point_entry_membership_idx
+                ON customer_point_entry (membership_id) INCLUDE (state, points)
+            """
+        )
         # the daily jobs: pending lines due, and lines with points left
+        cr.execute(
+            """
+            CREATE INDEX IF NOT EXISTS customer_point_entry_expiry_idx
+                ON customer_point_entry (company_id, expiry_date)
+             WHERE state = 'available' AND remaining_points > 0
+            """
+        )
         cr.execute(
             """
             CREATE INDEX IF NOT EXISTS customer_point_entry_pending_idx
@@ -328,47 +342,87 @@ class CustomerPointEntry(models.Model):
 
     @api.model
     def _insert_lines(self, rows):
-        """INSERT ledger lines from dicts in one statement and return their ids.
+        """INSERT ledger lines from dicts in one statement and return their
+        (id, membership id, sales order id).
 
-        Used by the daily jobs, which post up to a whole batch of lines; the
-        lines get the same columns the ORM would give them.
+        Used where lines are posted in bulk (daily jobs, order confirmation):
+        the lines get the same columns the ORM would give them.
         """
         if not rows:
             return []
-        columns = [
-            "membership_id",
-            "kind",
-            "points",
-            "state",
-            "date",
-            "remaining_points",
-            "reason",
-        ]
+        self.flush_model()
+        columns = {
+            "membership_id": "int",
+            "kind": "varchar",
+            "points": "int",
+            "state": "varchar",
+            "date": "date",
+            "remaining_points": "int",
+            "reason": "text",
+            "release_rule": "varchar",
+            "available_date": "date",
+            "expiry_date": "date",
+            "sale_order_id": "int",
+            "tier_id": "int",
+            "base_amount": "numeric",
+            "multiplier": "float8",
+        }
+        names = SQL(", ").join(SQL.identifier(col) for col in columns)
+        arrays = SQL(", ").join(
+            SQL("%s::" + sqltype + "[]", [row.get(col) for row in rows])
+            for col, sqltype in columns.items()
+        )
+        values = SQL(", ").join(SQL.identifier("r", col) for col in columns)
+        self.env["customer.membership"].flush_model(
+            ["points_balance", "points_pending", "has_negative_balance"]
+        )
+        # the members' balances move by the lines' points in the same
+        # statement (the sums stay equal to the ledger's)
         self.env.cr.execute(
             SQL(
                 """
-                INSERT INTO customer_point_entry (
-                    membership_id, company_id, partner_id, kind, points, state,
-                    date, remaining_points, reason, user_id,
-                    create_uid, create_date, write_uid, write_date)
-                SELECT r.membership_id, m.company_id, m.partner_id, r.kind,
-                       r.points, r.state, r.date, r.remaining_points, r.reason,
-                       %(uid)s, %(uid)s, now() at time zone 'UTC',
-                       %(uid)s, now() at time zone 'UTC'
-                  FROM unnest(%(membership_id)s::int[], %(kind)s::varchar[],
-                              %(points)s::int[], %(state)s::varchar[],
-                              %(date)s::date[], %(remaining_points)s::int[],
-                              %(reason)s::text[])
-                       AS r(membership_id, kind, points, state, date,
-                            remaining_points, reason)
-                  JOIN customer_membership m ON m.id = r.membership_id
-                RETURNING id, membership_id
+                WITH ins AS (
+                    INSERT INTO customer_point_entry (
+                        company_id, partner_id, user_id, create_uid, create_date,
+                        write_uid, write_date, %(names)s)
+                    SELECT m.company_id, m.partner_id, %(uid)s, %(uid)s,
+                           now() at time zone 'UTC', %(uid)s,
+                           now() at time zone 'UTC', %(values)s
+                      FROM unnest(%(arrays)s) WITH ORDINALITY AS r(%(names)s, seq)
+                      JOIN customer_membership m ON m.id = r.membership_id
+                     ORDER BY r.seq
+                    RETURNING id, membership_id, sale_order_id, points, state
+                ),
+                delta AS (
+                    SELECT membership_id,
+                           COALESCE(sum(points)
+                                    FILTER (WHERE state = 'available'), 0) AS av,
+                           COALESCE(sum(points)
+                                    FILTER (WHERE state = 'pending'), 0) AS pe
+                      FROM ins GROUP BY membership_id
+                ),
+                balance AS (
+                    UPDATE customer_membership m
+                       SET points_balance = COALESCE(m.points_balance, 0) + delta.av,
+                           points_pending = COALESCE(m.points_pending, 0) + delta.pe,
+                           has_negative_balance =
+                               COALESCE(m.points_balance, 0) + delta.av < 0
+                      FROM delta
+                     WHERE m.id = delta.membership_id
+                )
+                SELECT id, membership_id, sale_order_id FROM ins
                 """,
+                names=names,
+                values=values,
+                arrays=arrays,
                 uid=self.env.uid,
-                **{col: [row.get(col) for row in rows] for col in columns},
             )
         )
-        return self.env.cr.fetchall()
+        lines = self.env.cr.fetchall()
+        self.env["customer.membership"].invalidate_model(
+            ["points_balance", "points_pending", "has_negative_balance"]
+        )
+        return lines
 
     @api.model
     def _consume(self, needs):
@@ -983,8 +1037,8 @@ class CustomerPointEntry(models.Model):
                   FROM src
                  WHERE e.id = src.id
                 """,
-                line_ids=[line_id for line_id, _mid in lines],
-                member_ids=[mid for _line_id, mid in lines],
+                line_ids=[line[0] for line in lines],
+                member_ids=[line[1] for line in lines],
                 today=today,
             )
         )

@@ -43,6 +43,23 @@ class CustomerPointRule(models.Model):
         "each other; of several category rules for a line, the highest applies.",
     )
 
+    # the company's programme is cached for order confirmations
+    @api.model_create_multi
+    def create(self, vals_list):
+        records = super().create(vals_list)
+        self.env.registry.clear_cache()
+        return records
+
+    def write(self, vals):
+        result = super().write(vals)
+        self.env.registry.clear_cache()
+        return result
+
+    def unlink(self):
+        result = super().unlink()
+        self.env.registry.clear_cache()
+        return result
+
     @api.constrains("rule_type", "categ_id", "date_from", "date_to", "multiplier")
     def _check_rule(self):
         for rule in self:

@@ -80,6 +80,23 @@ class CustomerTier(models.Model):
         for tier in self:
             tier.membership_count = counts.get(tier, 0)
 
+    # the company's programme is cached for order confirmations
+    @api.model_create_multi
+    def create(self, vals_list):
+        records = super().create(vals_list)
+        self.env.registry.clear_cache()
+        return records
+
+    def write(self, vals):
+        result = super().write(vals)
+        self.env.registry.clear_cache()
+        return result
+
+    def unlink(self):
+        result = super().unlink()
+        self.env.registry.clear_cache()
+        return result
+
     @api.constrains(
         "threshold",
         "points_multiplier",
@@ -140,15 +157,11 @@ class CustomerTier(models.Model):
     # Qualification (set-wise)
     # ------------------------------------------------------------------
     @api.model
-    def _qualifying_figures(self, company, membership_ids, today):
-        """{membership id: qualifying figure} over the company's tier window:
+    def _qualifying_query(self, company, membership_ids, today):
+        """SQL of (membership id, qualifying figure) over the company's tier window:
         spend (company currency, untaxed), qualifying points (earned on orders,
         net of their reversals, pending included) or number of purchases."""
-        if not membership_ids:
-            return {}
         memberships = self.env["customer.membership"]
-        memberships.flush_model()
-        self.env["customer.point.entry"].flush_model()
         start = fields.Date.subtract(today, days=company.loyalty_tier_window_days)
         rule = company.loyalty_tier_rule
         if rule == "points":
@@ -187,12 +200,7 @@ class CustomerTier(models.Model):
                 start=start,
                 today=today,
             )
-        self.env.cr.execute(query)
-        figures = dict.fromkeys(membership_ids, 0.0)
-        figures.update(
-            {mid: float(value or 0) for mid, value in self.env.cr.fetchall()}
-        )
-        return figures
+        return query
 
     @api.model
     def _apply_tiers(self, company, membership_ids, today=None, review=False):
@@ -207,33 +215,68 @@ class CustomerTier(models.Model):
         if not membership_ids:
             return changes_model
         today = today or self.env["customer.membership"]._company_today(company)
-        tiers = self.sudo().search([("company_id", "=", company.id)])
+        ladder = company._loyalty_programme()["tiers"]
+        if not ladder:
+            if not review:
+                return changes_model
+            # no ladder: only members left in a removed tier need a review
+            self.env.cr.execute(
+                SQL(
+                    """
+                    SELECT 1 FROM customer_membership
+                     WHERE id = ANY(%s) AND tier_id IS NOT NULL LIMIT 1
+                    """,
+                    list(membership_ids),
+                )
+            )
+            if not self.env.cr.fetchone():
+                return changes_model
         self.env.flush_all()
+        # one statement: the figures, written where they changed, and what
+        # decides each member's tier
         self.env.cr.execute(
             SQL(
                 """
+                WITH fig(membership_id, value) AS (%(figures)s),
+                cur AS (
+                    SELECT m.id, m.tier_id, m.tier_since_date, m.tier_floor_id,
+                           m.tier_floor_end_date,
+                           round(COALESCE(fig.value, 0)::numeric, 2) AS value,
+                           m.tier_qualifying_value AS old_value
+                      FROM customer_membership m
+                      LEFT JOIN fig ON fig.membership_id = m.id
+                     WHERE m.id = ANY(%(ids)s) AND m.company_id = %(company)s
+                       AND (%(review)s OR m.tier_id IS DISTINCT FROM %(top)s)
+                ),
+                upd AS (
+                    UPDATE customer_membership m
+                       SET tier_qualifying_value = cur.value
+                      FROM cur
+                     WHERE m.id = cur.id
+                       AND m.tier_qualifying_value IS DISTINCT FROM cur.value
+                )
                 SELECT id, tier_id, tier_since_date, tier_floor_id,
-                       tier_floor_end_date, tier_qualifying_value
-                  FROM customer_membership
-                 WHERE id = ANY(%s) AND company_id = %s
+                       tier_floor_end_date, value
+                  FROM cur
                 """,
-                list(membership_ids),
-                company.id,
+                figures=self._qualifying_query(company, list(membership_ids), today),
+                ids=list(membership_ids),
+                company=company.id,
+                review=review,
+                # an event only moves members up: the top tier cannot move
+                top=ladder[-1][0] if ladder else None,
             )
         )
         rows = self.env.cr.fetchall()
-        if not tiers and not any(row[1] for row in rows):
+        self.env["customer.membership"].invalidate_model(["tier_qualifying_value"])
+        if not rows:
             return changes_model
-        figures = self._qualifying_figures(company, [r[0] for r in rows], today)
-        rank = {tier.id: index for index, tier in enumerate(tiers)}
-        thresholds = tiers.mapped("threshold")
-        tier_by_id = {tier.id: tier for tier in tiers}
-        new_values = []
+        rank = {tier_id: index for index, (tier_id, _t, _s) in enumerate(ladder)}
+        thresholds = [threshold for _id, threshold, _stay in ladder]
+        minimum_stay = {tier_id: stay for tier_id, _t, stay in ladder}
         changes = []
-        for mid, tier_id, since, floor_id, floor_end, old_value in rows:
-            figure = figures[mid]
-            if old_value is None or round(old_value, 2) != round(figure, 2):
-                new_values.append((mid, figure))
+        for mid, tier_id, since, floor_id, floor_end, value in rows:
+            figure = float(value)
             qualified = bisect_right(thresholds, figure) - 1
             floor = rank.get(floor_id, -1) if floor_end and floor_end >= today else -1
             target = max(qualified, floor)
@@ -245,36 +288,33 @@ class CustomerTier(models.Model):
                 reason = "manual" if floor > qualified else "qualified"
             elif target < current and review:
                 stay = (today - since).days if since else None
-                current_tier = tier_by_id.get(tier_id)
                 if (
-                    current_tier
+                    tier_id in minimum_stay
                     and stay is not None
-                    and (stay < current_tier.minimum_stay_days)
+                    and stay < minimum_stay[tier_id]
                 ):
                     continue
                 reason = "review"
             else:
                 continue
-            to_tier = tiers[target] if target >= 0 else self.browse()
-            if to_tier.id == tier_id:
+            to_tier_id = ladder[target][0] if target >= 0 else False
+            if to_tier_id == tier_id:
                 continue
             changes.append(
                 {
                     "membership_id": mid,
                     "date": today,
                     "from_tier_id": tier_id or False,
-                    "to_tier_id": to_tier.id or False,
+                    "to_tier_id": to_tier_id,
                     "direction": "up" if target > current and target >= 0 else "down",
                     "reason": reason,
                     "qualifying_value": figure,
                     "qualifying_rule": company.loyalty_tier_rule,
                 }
             )
-        self._write_tier_figures(new_values)
-        self.env["customer.membership"].invalidate_model(["tier_qualifying_value"])
         if not changes:
             return changes_model
-        self._set_reward_states(changes, tier_by_id)
+        self._set_reward_states(changes)
         records = changes_model.create(changes)
         self.env.cr.execute(
             SQL(
@@ -296,30 +336,18 @@ class CustomerTier(models.Model):
         return records
 
     @api.model
-    def _write_tier_figures(self, values):
-        if values:
-            self.env.cr.execute(
-                SQL(
-                    """
-                    UPDATE customer_membership m
-                       SET tier_qualifying_value = v.value
-                      FROM unnest(%s::int[], %s::float8[]) AS v(id, value)
-                     WHERE m.id = v.id
-                    """,
-                    [mid for mid, _value in values],
-                    [value for _mid, value in values],
-                )
-            )
-
-    @api.model
-    def _set_reward_states(self, changes, tier_by_id):
+    def _set_reward_states(self, changes):
         """Upgrades to a tier with a reward owe it, once per member and tier."""
+        with_reward = set(
+            self.sudo()
+            .browse({c["to_tier_id"] for c in changes if c["to_tier_id"]})
+            .filtered("reward_name")
+            .ids
+        )
         rewarded = [
             c
             for c in changes
-            if c["direction"] == "up"
-            and c["to_tier_id"]
-            and tier_by_id[c["to_tier_id"]].reward_name
+            if c["direction"] == "up" and c["to_tier_id"] in with_reward
         ]
         if not rewarded:
             return

@@ -1,6 +1,6 @@
 from itertools import pairwise
 
-from odoo import api, fields, models
+from odoo import api, fields, models, tools
 from odoo.exceptions import ValidationError
 
 RFM_THRESHOLD_FIELDS = (
@@ -228,6 +228,59 @@ class ResCompany(models.Model):
                         company=company.name,
                     )
                 )
+
+    def write(self, vals):
+        result = super().write(vals)
+        if {
+            "loyalty_points_excluded_product_ids",
+            "loyalty_points_excluded_categ_ids",
+        } & set(vals):
+            self.env.registry.clear_cache()
+        return result
+
+    @tools.ormcache("self.id")
+    def _loyalty_programme(self):
+        """The company's earning rules and tier ladder, cached: confirming an
+        order reads them without a query. Cleared when rules, tiers or the
+        exclusions change.
+
+        Return a dict of tuples: excluded product ids, excluded category ids,
+        category rules (id, category id, multiplier), other bonus rules (id,
+        type, from, to, multiplier), tiers in order (id, threshold, minimum
+        stay days) and the tiers' points multipliers (id, multiplier).
+        """
+        self.ensure_one()
+        company = self.sudo()
+        rules = (
+            self.env["customer.point.rule"]
+            .sudo()
+            .search([("company_id", "=", company.id)])
+        )
+        tiers = (
+            self.env["customer.tier"].sudo().search([("company_id", "=", company.id)])
+        )
+        return {
+            "excluded_products": frozenset(
+                company.loyalty_points_excluded_product_ids.ids
+            ),
+            "excluded_categs": tuple(company.loyalty_points_excluded_categ_ids.ids),
+            "category_rules": tuple(
+                (rule.id, rule.categ_id.id, rule.multiplier)
+                for rule in rules
+                if rule.rule_type == "category"
+            ),
+            "other_rules": tuple(
+                (rule.id, rule.rule_type, rule.date_from, rule.date_to, rule.multiplier)
+                for rule in rules
+                if rule.rule_type != "category"
+            ),
+            "tiers": tuple(
+                (tier.id, tier.threshold, tier.minimum_stay_days) for tier in tiers
+            ),
+            "tier_multipliers": tuple(
+                (tier.id, tier.points_multiplier) for tier in tiers
+            ),
+        }
 
     @api.constrains(
         "loyalty_points_per_unit",

@@ -94,7 +94,14 @@ class SaleOrder(models.Model):
         )
         computed = quotations._loyalty_compute_points() if quotations else {}
         for order in self:
-            order.loyalty_points_to_earn = computed.get(order.id, {}).get("points", 0)
+            data = computed.get(order.id)
+            # customers become members on their first confirmed order
+            earns = data and (
+                data["membership_state"] == "active"
+                if data["membership_id"]
+                else data["company"].loyalty_auto_enroll
+            )
+            order.loyalty_points_to_earn = data["points"] if earns else 0
 
     # ------------------------------------------------------------------
     # Order events
@@ -189,71 +196,180 @@ class SaleOrder(models.Model):
             for order in self
         }
 
+    def _loyalty_points_inputs(self):
+        """What the points of each order of ``self`` depend on, as
+        {order id: dict}: company, currency rate, earning date, the member
+        (id, state, tier, tier multiplier, birthday, whether they owe points)
+        and the lines (product, category path, untaxed subtotal).
+
+        Saved orders are read in two SQL queries (confirmations must stay
+        cheap); unsaved quotations (a form being edited) through the ORM.
+        """
+        saved = self.filtered(lambda o: isinstance(o.id, int))
+        inputs = {}
+        if saved:
+            inputs.update(saved._loyalty_points_inputs_sql())
+        for order in self - saved:
+            membership = order._loyalty_memberships().get(order.id)
+            inputs[order.id] = {
+                "company": order.company_id,
+                "rate": order.currency_rate or 1.0,
+                "date": order._loyalty_order_date(),
+                "membership_id": membership.id if membership else None,
+                "membership_state": membership.state if membership else None,
+                "tier_id": membership.tier_id.id if membership else None,
+                "tier_multiplier": membership.tier_id.points_multiplier
+                if membership and membership.tier_id
+                else 1.0,
+                "birth_date": order.partner_id.commercial_partner_id.birth_date,
+                "owes_points": bool(membership and membership.has_negative_balance),
+                "has_points": False,
+                "lines": [
+                    (
+                        line.product_id.id,
+                        line.product_id.categ_id.parent_path or "",
+                        line.price_subtotal,
+                    )
+                    for line in order.order_line
+                    if not line.display_type
+                    and not line.is_downpayment
+                    and line.product_id
+                ],
+            }
+        return inputs
+
+    def _loyalty_points_inputs_sql(self):
+        self.env.flush_all()
+        cr = self.env.cr
+        cr.execute(
+            SQL(
+                """
+                SELECT so.id, so.company_id, so.currency_rate, so.state,
+                       so.date_order, m.id, m.state, m.tier_id,
+                       cp.birth_date, m.has_negative_balance,
+                       EXISTS (
+                           SELECT 1 FROM customer_point_entry e
+                            WHERE e.sale_order_id = so.id AND e.kind = 'earn'
+                              AND NOT EXISTS (
+                                  SELECT 1 FROM customer_point_entry r
+                                   WHERE r.reversed_entry_id = e.id
+                                     AND r.kind = 'reverse'
+                                     AND r.credit_note_id IS NULL))
+                  FROM sale_order so
+                  JOIN res_partner p ON p.id = so.partner_id
+                  JOIN res_partner cp ON cp.id = p.commercial_partner_id
+                  LEFT JOIN customer_membership m
+                         ON m.partner_id = cp.id AND m.company_id = so.company_id
+                 WHERE so.id = ANY(%s)
+                """,
+                self.ids,
+            )
+        )
+        orders = cr.fetchall()
+        cr.execute(
+            SQL(
+                """
+                SELECT sol.order_id, sol.product_id, pc.parent_path,
+                       sol.price_subtotal
+                  FROM sale_order_line sol
+                  JOIN product_product pp ON pp.id = sol.product_id
+                  JOIN product_template pt ON pt.id = pp.product_tmpl_id
+                  LEFT JOIN product_category pc ON pc.id = pt.categ_id
+                 WHERE sol.order_id = ANY(%s) AND sol.display_type IS NULL
+                   AND NOT COALESCE(sol.is_downpayment, FALSE)
+                 ORDER BY sol.order_id, sol.sequence, sol.id
+                """,
+                self.ids,
+            )
+        )
+        lines = defaultdict(list)
+        for order_id, product_id, path, subtotal in cr.fetchall():
+            lines[order_id].append((product_id, path or "", subtotal or 0.0))
+        companies = self.env["res.company"].browse({row[1] for row in orders})
+        tz_by_company = {
+            company.id: self.env["customer.membership"]._company_tz(company)
+            for company in companies
+        }
+        inputs = {}
+        for (
+            order_id,
+            company_id,
+            rate,
+            state,
+            date_order,
+            membership_id,
+            membership_state,
+            tier_id,
+            birth_date,
+            owes_points,
+            has_points,
+        ) in orders:
+            when = None if state in ("draft", "sent") else date_order
+            inputs[order_id] = {
+                "company": companies.browse(company_id),
+                "rate": rate or 1.0,
+                "date": fields.Date.context_today(
+                    self.with_context(tz=tz_by_company[company_id]), when
+                ),
+                "membership_id": membership_id,
+                "membership_state": membership_state,
+                "tier_id": tier_id,
+                "tier_multiplier": dict(
+                    companies.browse(company_id)._loyalty_programme()[
+                        "tier_multipliers"
+                    ]
+                ).get(tier_id, 1.0),
+                "birth_date": birth_date,
+                "owes_points": bool(owes_points),
+                "has_points": has_points,
+                "lines": lines[order_id],
+            }
+        return inputs
+
     def _loyalty_compute_points(self):
         """Compute the points each order of ``self`` earns under the current
         rules, without posting anything.
 
-        Return {order id: {points, base_amount, multiplier, rules, tier}}:
+        Return {order id: {points, base_amount, multiplier, rule_ids, ...}}:
         the untaxed amount of the lines that earn points (company currency,
         after category multipliers), times the points per currency unit, the
-        tier multiplier and the bonus rules of the order date, rounded.
+        tier multiplier and the bonus rules of the earning date, rounded.
         """
         result = {}
-        memberships = self._loyalty_memberships()
-        rules_by_company = defaultdict(lambda: self.env["customer.point.rule"])
-        for rule in (
-            self.env["customer.point.rule"]
-            .sudo()
-            .search([("company_id", "in", self.company_id.ids)])
-        ):
-            rules_by_company[rule.company_id.id] |= rule
-        for order in self:
-            company = order.company_id
-            membership = memberships.get(order.id)
-            rules = rules_by_company[company.id]
-            excluded_products = company.loyalty_points_excluded_product_ids
-            excluded_paths = company.loyalty_points_excluded_categ_ids.mapped(
-                "parent_path"
-            )
-            category_rules = rules.filtered(lambda r: r.rule_type == "category")
-            used_rules = self.env["customer.point.rule"]
-            rate = order.currency_rate or 1.0
+        for order_id, data in self._loyalty_points_inputs().items():
+            company = data["company"]
+            programme = company._loyalty_programme()
+            excluded_categs = [f"/{cid}/" for cid in programme["excluded_categs"]]
+            used_rules = set()
             base = 0.0
-            for line in order.order_line:
-                if line.display_type or line.is_downpayment or not line.product_id:
-                    continue
-                product = line.product_id
-                path = product.categ_id.parent_path or ""
-                if product in excluded_products or any(
-                    path.startswith(p) for p in excluded_paths
+            for product_id, path, subtotal in data["lines"]:
+                slashed = "/" + path
+                if product_id in programme["excluded_products"] or any(
+                    marker in slashed for marker in excluded_categs
                 ):
                     continue
-                amount = line.price_subtotal / rate
-                matching = category_rules.filtered(
-                    lambda r, path=path: path.startswith(r.categ_id.parent_path or "")
-                )
+                amount = subtotal / data["rate"]
+                matching = [
+                    (multiplier, rule_id)
+                    for rule_id, categ_id, multiplier in programme["category_rules"]
+                    if f"/{categ_id}/" in slashed
+                ]
                 if matching and amount > 0:
-                    best = max(matching, key=lambda r: r.multiplier)
-                    amount *= best.multiplier
-                    used_rules |= best
+                    multiplier, rule_id = max(matching)
+                    amount *= multiplier
+                    used_rules.add(rule_id)
                 base += amount
-            day = order._loyalty_order_date()
-            multiplier = 1.0
-            tier = membership.tier_id if membership else self.env["customer.tier"]
-            if tier:
-                multiplier *= tier.points_multiplier
-            birthday = order.partner_id.commercial_partner_id.birth_date
-            for rule in rules - category_rules:
-                applies = (
-                    rule.rule_type == "period" and rule.date_from <= day <= rule.date_to
-                ) or (
-                    rule.rule_type == "birthday"
-                    and birthday
-                    and birthday.month == day.month
-                )
-                if applies:
-                    multiplier *= rule.multiplier
-                    used_rules |= rule
+            day = data["date"]
+            multiplier = data["tier_multiplier"] if data["tier_id"] else 1.0
+            birthday = data["birth_date"]
+            for rule_id, rule_type, date_from, date_to, factor in programme[
+                "other_rules"
+            ]:
+                if (rule_type == "period" and date_from <= day <= date_to) or (
+                    rule_type == "birthday" and birthday and birthday.month == day.month
+                ):
+                    multiplier *= factor
+                    used_rules.add(rule_id)
             raw = max(base, 0.0) * company.loyalty_points_per_unit * multiplier
             points = int(
                 float_round(
@@ -262,15 +378,13 @@ class SaleOrder(models.Model):
                     rounding_method=ROUNDING_METHODS[company.loyalty_points_rounding],
                 )
             )
-            result[order.id] = {
-                "points": points,
-                "base_amount": company.currency_id.round(base),
-                "multiplier": multiplier,
-                "rules": used_rules,
-                "tier": tier,
-                "date": day,
-                "membership": membership,
-            }
+            result[order_id] = dict(
+                data,
+                points=points,
+                base_amount=company.currency_id.round(base),
+                multiplier=multiplier,
+                rule_ids=sorted(used_rules),
+            )
         return result
 
     def _loyalty_open_earn_orders(self):
@@ -297,6 +411,7 @@ class SaleOrder(models.Model):
 
         Idempotent: an order that already holds earned points (not reversed
         by a cancellation) earns nothing more. Blocked members earn nothing.
+        A handful of queries whatever the number of orders.
         """
         orders = self.filtered(
             lambda o: o.state == "sale" and o.company_id.loyalty_points_enabled
@@ -306,57 +421,87 @@ class SaleOrder(models.Model):
         # sudo: confirming an order earns its customer's points; the points
         # follow from the order and the programme's settings only.
         entries_model = self.env["customer.point.entry"].sudo()
-        already = orders._loyalty_open_earn_orders()
-        orders = orders.filtered(lambda o: o.id not in already)
         computed = orders._loyalty_compute_points()
-        vals_list = []
-        for order in orders:
-            data = computed[order.id]
-            membership = data["membership"]
-            if not membership or membership.state != "active" or data["points"] <= 0:
+        rows = []
+        today_by_company = {}
+        for order_id, data in computed.items():
+            if (
+                data["has_points"]
+                or not data["membership_id"]
+                or data["membership_state"] != "active"
+                or data["points"] <= 0
+            ):
                 continue
-            company = order.company_id
+            company = data["company"]
+            if company.id not in today_by_company:
+                today_by_company[company.id] = entries_model._company_today(company)
             release = company.loyalty_points_release
             available_date = None
             if release == "confirm":
                 available_date = fields.Date.add(
                     data["date"], days=company.loyalty_points_pending_days
                 )
-            today = entries_model._company_today(company)
-            vals_list.append(
+            available = bool(
+                available_date and available_date <= today_by_company[company.id]
+            )
+            rows.append(
                 {
-                    "membership_id": membership.id,
+                    "membership_id": data["membership_id"],
                     "kind": "earn",
                     "points": data["points"],
-                    "state": "available"
-                    if available_date and available_date <= today
-                    else "pending",
+                    "state": "available" if available else "pending",
                     "release_rule": release,
                     "available_date": available_date,
                     "expiry_date": points_expiry_date(company, data["date"]),
                     "remaining_points": data["points"],
                     "date": data["date"],
-                    "sale_order_id": order.id,
-                    "tier_id": data["tier"].id,
-                    "rule_ids": [fields.Command.set(data["rules"].ids)],
+                    "sale_order_id": order_id,
+                    "tier_id": data["tier_id"],
                     "base_amount": data["base_amount"],
                     "multiplier": data["multiplier"],
+                    "rule_ids": data["rule_ids"],
+                    "owes_points": data["owes_points"] and available,
+                    "company_id": company.id,
                 }
             )
-        if not vals_list:
+        if not rows:
             return
-        entries = entries_model.create(vals_list)
-        entries_model.flush_model()
-        member_ids = entries.membership_id.ids
-        entries_model._settle_debts(member_ids)
-        entries_model._refresh_balances(member_ids)
+        lines = entries_model._insert_lines(rows)
+        entry_by_order = {order_id: entry_id for entry_id, _mid, order_id in lines}
+        rule_links = [
+            (entry_by_order[row["sale_order_id"]], rule_id)
+            for row in rows
+            for rule_id in row["rule_ids"]
+        ]
+        if rule_links:
+            self.env.cr.execute(
+                SQL(
+                    """
+                    INSERT INTO customer_point_entry_rule_rel (entry_id, rule_id)
+                    SELECT * FROM unnest(%s::int[], %s::int[])
+                    """,
+                    [link[0] for link in rule_links],
+                    [link[1] for link in rule_links],
+                )
+            )
+        entries_model.invalidate_model()
+        self.invalidate_recordset(["loyalty_point_entry_ids"])
+        # only members who owe points can have debts to settle
+        entries_model._settle_debts(
+            list({row["membership_id"] for row in rows if row["owes_points"]})
+        )
+        # the INSERT moved the balances; settling debts moves none
         tiers_model = self.env["customer.tier"].sudo()
-        for company in entries.company_id:
+        for company_id in {row["company_id"] for row in rows}:
             tiers_model._apply_tiers(
-                company,
-                entries.filtered(
-                    lambda e, c=company: e.company_id == c
-                ).membership_id.ids,
+                self.env["res.company"].browse(company_id),
+                list(
+                    {
+                        row["membership_id"]
+                        for row in rows
+                        if row["company_id"] == company_id
+                    }
+                ),
             )
 
     def _loyalty_reverse_points(self):

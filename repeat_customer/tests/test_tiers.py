@@ -307,3 +307,18 @@ class TestTiers(TiersCase):
             "a finished review leaves no position behind",
         )
         self.assertEqual(set(memberships.mapped("tier_id")), {self.silver})
+
+
+@tagged("post_install", "-at_install")
+class TestTiersChinese(TiersCase):
+    def test_tier_change_note_in_company_language(self):
+        self.env["res.lang"]._activate_lang("zh_CN")
+        self.env["ir.module.module"]._load_module_terms(
+            ["repeat_customer"], ["zh_CN"], overwrite=True
+        )
+        self.company.partner_id.lang = "zh_CN"
+        self._order(self.customer, 1000.0)
+        body = self._membership(self.customer).message_ids[0].body
+        self.assertIn("等级变更：", body)
+        self.assertIn("已达标", body)
+        self.assertIn("Silver", body)
