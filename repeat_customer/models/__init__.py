@@ -8,6 +8,7 @@ from . import res_partner
 from . import sale_order
 from . import sale_order_line
 from . import account_move
+from . import customer_programme_mixin
 from . import customer_tier
 from . import customer_tier_change
 from . import customer_point_rule

@@ -425,86 +425,21 @@ class CustomerPointEntry(models.Model):
         return lines
 
     @api.model
-    def _consume(self, needs):
-        """Take points from the available lines with points left, the ones
-        that expire first first.
-
-        ``needs`` is a list of (consumer line id, membership id, points > 0),
-        at most one per membership. Every point taken is logged as a
-        consumption of the consumer line. Return {consumer id: points taken}.
-        """
-        if not needs:
-            return {}
-        consumers, members, points = zip(*needs, strict=True)
+    def _take(self, rows, takes):
+        """Run ``takes``, SQL of (source line id, consumer line id, points)
+        rows that may read ``need(consumer_id, key, points)`` built from
+        ``rows``: log each as a consumption and take the points off the
+        source lines. Return {consumer id: points taken}."""
+        consumers, keys, points = zip(*rows, strict=True)
         self.env.cr.execute(
             SQL(
                 """
                 WITH need AS (
-                    SELECT * FROM unnest(%(consumers)s::int[], %(members)s::int[],
+                    SELECT * FROM unnest(%(consumers)s::int[], %(keys)s::int[],
                                          %(points)s::int[])
-                             AS n(consumer_id, membership_id, points)
+                             AS n(consumer_id, key, points)
                 ),
-                src AS (
-                    SELECT e.id, n.consumer_id, n.points AS need,
-                           e.remaining_points AS rem,
-                           sum(e.remaining_points) OVER (
-                               PARTITION BY e.membership_id
-                               ORDER BY e.expiry_date NULLS LAST, e.date, e.id
-                           ) AS upto
-                      FROM customer_point_entry e
-                      JOIN need n ON n.membership_id = e.membership_id
-                     WHERE e.state = 'available' AND e.remaining_points > 0
-                ),
-                take AS (
-                    SELECT id, consumer_id, LEAST(rem, need - (upto - rem)) AS points
-                      FROM src
-                     WHERE upto - rem < need
-                ),
-                logged AS (
-                    INSERT INTO customer_point_consumption
-                           (source_entry_id, consumer_entry_id, points)
-                    SELECT id, consumer_id, points FROM take
-                )
-                UPDATE customer_point_entry e
-                   SET remaining_points = e.remaining_points - take.points
-                  FROM take
-                 WHERE e.id = take.id
-             RETURNING take.consumer_id, take.points
-                """,
-                consumers=list(consumers),
-                members=list(members),
-                points=list(points),
-            )
-        )
-        self.invalidate_model(["remaining_points"])
-        taken = {}
-        for consumer_id, pts in self.env.cr.fetchall():
-            taken[consumer_id] = taken.get(consumer_id, 0) + pts
-        return taken
-
-    @api.model
-    def _consume_from(self, pairs):
-        """Take points from given lines: ``pairs`` of (consumer id, source id,
-        points). Takes at most what each source has left. Return {consumer
-        id: points taken}."""
-        if not pairs:
-            return {}
-        consumers, sources, points = zip(*pairs, strict=True)
-        self.env.cr.execute(
-            SQL(
-                """
-                WITH need AS (
-                    SELECT * FROM unnest(%(consumers)s::int[], %(sources)s::int[],
-                                         %(points)s::int[])
-                             AS n(consumer_id, source_id, points)
-                ),
-                take AS (
-                    SELECT n.source_id, n.consumer_id,
-                           LEAST(e.remaining_points, n.points) AS points
-                      FROM need n
-                      JOIN customer_point_entry e ON e.id = n.source_id
-                     WHERE e.remaining_points > 0
-                ),
+                take(source_id, consumer_id, points) AS (%(takes)s),
                 logged AS (
                     INSERT INTO customer_point_consumption
                            (source_entry_id, consumer_entry_id, points)
@@ -517,12 +452,67 @@ class CustomerPointEntry(models.Model):
              RETURNING take.consumer_id, take.points
                 """,
                 consumers=list(consumers),
-                sources=list(sources),
+                keys=list(keys),
                 points=list(points),
+                takes=takes,
             )
         )
+        taken = {}
+        for consumer_id, pts in self.env.cr.fetchall():
+            taken[consumer_id] = taken.get(consumer_id, 0) + pts
         self.invalidate_model(["remaining_points"])
-        return dict(self.env.cr.fetchall())
+        return taken
+
+    @api.model
+    def _consume(self, needs):
+        """Take points from the available lines with points left, the ones
+        that expire first first.
+
+        ``needs`` is a list of (consumer line id, membership id, points > 0),
+        at most one per membership. Every point taken is logged as a
+        consumption of the consumer line. Return {consumer id: points taken}.
+        """
+        if not needs:
+            return {}
+        return self._take(
+            needs,
+            SQL(
+                """
+                SELECT id, consumer_id, LEAST(rem, need - (upto - rem))
+                  FROM (
+                      SELECT e.id, n.consumer_id, n.points AS need,
+                             e.remaining_points AS rem,
+                             sum(e.remaining_points) OVER (
+                                 PARTITION BY e.membership_id
+                                 ORDER BY e.expiry_date NULLS LAST, e.date, e.id
+                             ) AS upto
+                        FROM customer_point_entry e
+                        JOIN need n ON n.key = e.membership_id
+                       WHERE e.state = 'available' AND e.remaining_points > 0
+                  ) src
+                 WHERE upto - rem < need
+                """
+            ),
+        )
+
+    @api.model
+    def _consume_from(self, pairs):
+        """Take points from given lines: ``pairs`` of (consumer id, source id,
+        points). Takes at most what each source has left. Return {consumer
+        id: points taken}."""
+        if not pairs:
+            return {}
+        return self._take(
+            pairs,
+            SQL(
+                """
+                SELECT n.key, n.consumer_id, LEAST(e.remaining_points, n.points)
+                  FROM need n
+                  JOIN customer_point_entry e ON e.id = n.key
+                 WHERE e.remaining_points > 0
+                """
+            ),
+        )
 
     @api.model
     def _set_debts(self, debts):

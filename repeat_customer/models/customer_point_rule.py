@@ -4,6 +4,7 @@ from odoo.exceptions import ValidationError
 
 class CustomerPointRule(models.Model):
     _name = "customer.point.rule"
+    _inherit = ["customer.programme.mixin"]
     _description = "Loyalty Points Bonus Rule"
     _order = "company_id, sequence, id"
     _check_company_auto = True
@@ -42,23 +43,6 @@ class CustomerPointRule(models.Model):
         help="Points are multiplied by this. Rules that apply together multiply "
         "each other; of several category rules for a line, the highest applies.",
     )
-
-    # the company's programme is cached for order confirmations
-    @api.model_create_multi
-    def create(self, vals_list):
-        records = super().create(vals_list)
-        self.env.registry.clear_cache()
-        return records
-
-    def write(self, vals):
-        result = super().write(vals)
-        self.env.registry.clear_cache()
-        return result
-
-    def unlink(self):
-        result = super().unlink()
-        self.env.registry.clear_cache()
-        return result
 
     @api.constrains("rule_type", "categ_id", "date_from", "date_to", "multiplier")
     def _check_rule(self):

@@ -11,6 +11,7 @@ REVIEW_STATE_PARAM = "repeat_customer.tier_review_state"
 
 class CustomerTier(models.Model):
     _name = "customer.tier"
+    _inherit = ["customer.programme.mixin"]
     _description = "Loyalty Tier"
     _order = "company_id, sequence, threshold, id"
     _check_company_auto = True
@@ -79,23 +80,6 @@ class CustomerTier(models.Model):
         )
         for tier in self:
             tier.membership_count = counts.get(tier, 0)
-
-    # the company's programme is cached for order confirmations
-    @api.model_create_multi
-    def create(self, vals_list):
-        records = super().create(vals_list)
-        self.env.registry.clear_cache()
-        return records
-
-    def write(self, vals):
-        result = super().write(vals)
-        self.env.registry.clear_cache()
-        return result
-
-    def unlink(self):
-        result = super().unlink()
-        self.env.registry.clear_cache()
-        return result
 
     @api.constrains(
         "threshold",
