@@ -31,19 +31,16 @@ import logging
 import math
 import os
 import random
-import resource
 import statistics
 import sys
 import time
 from collections import deque
 from contextlib import contextmanager
 
-import psycopg2
+from _common import OdooBench, rss_mb
 
 import odoo
 from odoo import SUPERUSER_ID, Command, api
-from odoo.modules.registry import Registry
-from odoo.sql_db import connection_info_for
 
 _logger = logging.getLogger("bench.points")
 
@@ -127,11 +124,6 @@ def parse_args(argv=None):
     if args.lines < 1 or args.confirmations < 0:
         parser.error("--lines must be positive and --confirmations not negative")
     return args
-
-
-def rss_mb():
-    """Peak resident memory of this process so far, in MB (Linux: KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def date_or_null(ordinal):
@@ -336,51 +328,22 @@ class Simulation:
         )
 
 
-class Bench:
+class Bench(OdooBench):
     def __init__(self, args):
-        self.args = args
-        odoo.tools.config.parse_config(
-            [
-                "-d",
-                args.db,
-                "--addons-path",
-                args.addons_path,
-                "--log-level",
-                args.log_level,
-            ]
+        super().__init__(
+            args,
+            "customer.point.entry",
+            f"repeat_customer with the points ledger is not installed in "
+            f"database {args.db} (update the module)",
         )
-        started = time.perf_counter()
-        self.registry = Registry(args.db)
-        self.registry_load_s = time.perf_counter() - started
-        self.baseline_mb = rss_mb()
-        if "customer.point.entry" not in self.registry:
-            sys.exit(
-                f"repeat_customer with the points ledger is not installed in "
-                f"database {args.db} (update the module)"
-            )
         with self.env() as env:
-            company = (
-                env["res.company"].browse(args.company_id)
-                if args.company_id
-                else env.company
-            )
-            self.company_id = company.id
-            self.company_name = company.name
+            company = self.company(env)
             self.tz = env["customer.membership"]._company_tz(company)
             self.today = env["customer.membership"]._company_today(company)
 
     # ------------------------------------------------------------------
     # helpers
     # ------------------------------------------------------------------
-    @contextmanager
-    def env(self):
-        """A superuser environment on a new cursor, rolled back at the end."""
-        with self.registry.cursor() as cr:
-            try:
-                yield api.Environment(cr, SUPERUSER_ID, {})
-            finally:
-                cr.rollback()
-
     @contextmanager
     def committed_env(self):
         """A superuser environment on a new cursor, committed at the end."""
@@ -389,15 +352,6 @@ class Bench:
             yield env
             env.flush_all()
             cr.commit()
-
-    @contextmanager
-    def raw_cursor(self):
-        _dbname, info = connection_info_for(self.args.db)
-        conn = psycopg2.connect(**info)
-        try:
-            yield conn
-        finally:
-            conn.close()
 
     def vacuum(self, tables=None):
         """VACUUM ANALYZE what the rolled-back runs (or the setup) touched."""
@@ -411,13 +365,7 @@ class Bench:
             "sale_order_line",
             "ir_config_parameter",
         )
-        with self.raw_cursor() as conn:
-            conn.autocommit = True
-            with conn.cursor() as cr:
-                cr.execute(f"VACUUM ANALYZE {', '.join(tables)}")
-
-    def company(self, env):
-        return env["res.company"].browse(self.company_id)
+        self.vacuum_tables(tables)
 
     def scalar(self, env, query, params=None):
         env.cr.execute(query, params)

@@ -27,19 +27,15 @@ import datetime
 import json
 import logging
 import os
-import resource
-import sys
 import time
 from contextlib import contextmanager
 
-import psycopg2
 import pytz
+from _common import OdooBench, rss_mb
 from freezegun import freeze_time
 
 import odoo
 from odoo import SUPERUSER_ID, api, fields
-from odoo.modules.registry import Registry
-from odoo.sql_db import connection_info_for
 
 _logger = logging.getLogger("bench.run")
 
@@ -124,38 +120,15 @@ def parse_args(argv=None):
     return args
 
 
-def rss_mb():
-    """Peak resident memory of this process so far, in MB (Linux: KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
-
-class Bench:
+class Bench(OdooBench):
     def __init__(self, args):
-        self.args = args
-        odoo.tools.config.parse_config(
-            [
-                "-d",
-                args.db,
-                "--addons-path",
-                args.addons_path,
-                "--log-level",
-                args.log_level,
-            ]
+        super().__init__(
+            args,
+            "customer.membership",
+            f"repeat_customer is not installed in database {args.db}",
         )
-        started = time.perf_counter()
-        self.registry = Registry(args.db)
-        self.registry_load_s = time.perf_counter() - started
-        self.baseline_mb = rss_mb()
-        if "customer.membership" not in self.registry:
-            sys.exit(f"repeat_customer is not installed in database {args.db}")
         with self.env() as env:
-            company = (
-                env["res.company"].browse(args.company_id)
-                if args.company_id
-                else env.company
-            )
-            self.company_id = company.id
-            self.company_name = company.name
+            company = self.company(env)
             self.tz = company.partner_id.tz or "UTC"
             self.window_days = company.loyalty_rfm_window_days or 730
             self.today = fields.Date.context_today(
@@ -182,25 +155,9 @@ class Bench:
     # ------------------------------------------------------------------
     # helpers
     # ------------------------------------------------------------------
-    @contextmanager
-    def env(self):
-        """A superuser environment on a new cursor, rolled back at the end."""
-        with self.registry.cursor() as cr:
-            try:
-                yield api.Environment(cr, SUPERUSER_ID, {})
-            finally:
-                cr.rollback()
-
     def vacuum(self):
         """Remove what the rolled-back runs left in the computed tables."""
-        _dbname, info = connection_info_for(self.args.db)
-        conn = psycopg2.connect(**info)
-        try:
-            conn.autocommit = True
-            with conn.cursor() as cr:
-                cr.execute(f"VACUUM ANALYZE {', '.join(self.tables)}")
-        finally:
-            conn.close()
+        self.vacuum_tables(self.tables)
 
     def best_of(self, label, measure):
         """Run ``measure(env)`` --repeat times, each in a rolled-back
@@ -214,9 +171,6 @@ class Bench:
             print(f"  {label:<32} run {attempt + 1}: {seconds:9.2f} s", flush=True)
             runs.append((seconds, details))
         return min(runs, key=lambda run: run[0])
-
-    def company(self, env):
-        return env["res.company"].browse(self.company_id)
 
     def membership_ids(self, env):
         env.cr.execute(

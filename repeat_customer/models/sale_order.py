@@ -7,6 +7,18 @@ from odoo.tools import SQL, float_round
 from .customer_point_entry import points_expiry_date
 
 ROUNDING_METHODS = {"down": "DOWN", "half": "HALF-UP", "up": "UP"}
+# earned lines not reversed by a cancellation: an order holding one must not
+# earn again
+OPEN_EARN_LINES = SQL(
+    """
+    SELECT e.sale_order_id FROM customer_point_entry e
+     WHERE e.kind = 'earn'
+       AND NOT EXISTS (
+           SELECT 1 FROM customer_point_entry r
+            WHERE r.reversed_entry_id = e.id AND r.kind = 'reverse'
+              AND r.credit_note_id IS NULL)
+    """
+)
 
 
 class SaleOrder(models.Model):
@@ -247,22 +259,16 @@ class SaleOrder(models.Model):
                 SELECT so.id, so.company_id, so.currency_rate, so.state,
                        so.date_order, m.id, m.state, m.tier_id,
                        cp.birth_date, m.has_negative_balance,
-                       EXISTS (
-                           SELECT 1 FROM customer_point_entry e
-                            WHERE e.sale_order_id = so.id AND e.kind = 'earn'
-                              AND NOT EXISTS (
-                                  SELECT 1 FROM customer_point_entry r
-                                   WHERE r.reversed_entry_id = e.id
-                                     AND r.kind = 'reverse'
-                                     AND r.credit_note_id IS NULL))
+                       so.id IN (%(open_earn)s AND e.sale_order_id = so.id)
                   FROM sale_order so
                   JOIN res_partner p ON p.id = so.partner_id
                   JOIN res_partner cp ON cp.id = p.commercial_partner_id
                   LEFT JOIN customer_membership m
                          ON m.partner_id = cp.id AND m.company_id = so.company_id
-                 WHERE so.id = ANY(%s)
+                 WHERE so.id = ANY(%(ids)s)
                 """,
-                self.ids,
+                ids=self.ids,
+                open_earn=OPEN_EARN_LINES,
             )
         )
         orders = cr.fetchall()
@@ -392,17 +398,7 @@ class SaleOrder(models.Model):
         a cancellation: confirming them again must not earn twice."""
         self.env["customer.point.entry"].flush_model()
         self.env.cr.execute(
-            SQL(
-                """
-                SELECT e.sale_order_id FROM customer_point_entry e
-                 WHERE e.kind = 'earn' AND e.sale_order_id = ANY(%s)
-                   AND NOT EXISTS (
-                       SELECT 1 FROM customer_point_entry r
-                        WHERE r.reversed_entry_id = e.id AND r.kind = 'reverse'
-                          AND r.credit_note_id IS NULL)
-                """,
-                self.ids,
-            )
+            SQL("%s AND e.sale_order_id = ANY(%s)", OPEN_EARN_LINES, self.ids)
         )
         return {row[0] for row in self.env.cr.fetchall()}
 
