@@ -14,3 +14,7 @@ from . import customer_tier_change
 from . import customer_point_rule
 from . import customer_point_entry
 from . import customer_point_consumption
+from . import customer_reward
+from . import customer_coupon
+from . import customer_coupon_batch
+from . import mail_template

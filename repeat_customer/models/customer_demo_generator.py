@@ -566,6 +566,90 @@ class CustomerDemoGenerator(models.AbstractModel):
                 wizard.points = points
                 wizard.action_redeem()
                 redeemed += 1
+        self._demo_rewards(company, memberships)
+
+    @api.model
+    def _demo_rewards(self, company, memberships):
+        """Coupons: the tier welcome gifts owed, rewards redeemed by members
+        with points (a few used on confirmed orders), a win-back batch to the
+        members at risk, and a portal customer with points and a coupon."""
+        tier_changes = self.env["customer.tier.change"]
+        while tier_changes._cron_issue_tier_rewards():
+            pass
+        rewards = self.env["customer.reward"].search(
+            [
+                ("company_id", "=", company.id),
+                ("reward_type", "=", "coupon"),
+                ("points_cost", ">", 0),
+            ]
+        )
+        coupons = self.env["customer.coupon"]
+        for reward in rewards:
+            given = 0
+            for membership in memberships.sorted("points_balance", reverse=True):
+                if given >= 12:
+                    break
+                if reward._unavailable_reason(membership) or (
+                    membership.points_balance < reward.points_cost
+                ):
+                    continue
+                coupons |= reward._redeem(membership)
+                given += 1
+        # a third of the redeemed coupons were used on an order
+        for coupon in coupons[::3]:
+            order = self.env["sale.order"].create(
+                {
+                    "partner_id": coupon.partner_id.id,
+                    "company_id": company.id,
+                    "user_id": coupon.membership_id.user_id.id,
+                    "order_line": [
+                        Command.create(
+                            {
+                                "product_id": self.env["product.product"]
+                                .search([("sale_ok", "=", True)], limit=1)
+                                .id,
+                                "product_uom_qty": 3,
+                            }
+                        )
+                    ],
+                }
+            )
+            if "error" not in order._try_apply_code(coupon.code):
+                for reward in coupon.program_id.reward_ids[:1]:
+                    order._apply_program_reward(reward, coupon.card_id)
+                order.action_confirm()
+        at_risk = self.env.ref(
+            "repeat_customer.segment_at_risk", raise_if_not_found=False
+        )
+        voucher = rewards[:1].program_id
+        if at_risk and voucher:
+            batch = self.env["customer.coupon.batch"].create(
+                {
+                    "name": self.env._("Win-back: members at risk"),
+                    "company_id": company.id,
+                    "program_id": voucher.id,
+                    "target": "segment",
+                    "segment_ids": [Command.set(at_risk.ids)],
+                    "validity_days": 30,
+                }
+            )
+            batch.sudo()._issue_chunk(batch._chunk_size())
+            batch.state = "done"
+        portal_partner = self.env.ref(
+            "base.partner_demo_portal", raise_if_not_found=False
+        )
+        if portal_partner and rewards:
+            membership = self.env["customer.membership"].search(
+                [
+                    ("partner_id", "=", portal_partner.id),
+                    ("company_id", "=", company.id),
+                ]
+            ) or self.env["customer.membership"].create(
+                {"partner_id": portal_partner.id, "company_id": company.id}
+            )
+            entries = self.env["customer.point.entry"]
+            entries._post_adjustment(membership, 1800, self.env._("Welcome points"))
+            rewards[:1]._redeem(membership)
 
     @api.model
     def _demo_set_join_dates(self, company, partners):

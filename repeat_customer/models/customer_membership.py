@@ -221,6 +221,18 @@ class CustomerMembership(models.Model):
         help="What the qualifying figure still lacks to reach the next tier.",
     )
 
+    # rewards and coupons
+    coupon_ids = fields.One2many("customer.coupon", "membership_id", string="Coupons")
+    coupon_count = fields.Integer(
+        string="Unused Coupons", compute="_compute_coupon_count"
+    )
+    marketing_opt_out = fields.Boolean(
+        string="No Marketing Mail",
+        tracking=True,
+        help="The customer asked not to receive marketing mail: coupons are "
+        "still issued to them, but not mailed.",
+    )
+
     _sql_constraints = [
         (
             "partner_company_uniq",
@@ -468,6 +480,40 @@ class CustomerMembership(models.Model):
             "target": "new",
             "context": {"default_membership_id": self.id},
         }
+
+    def _compute_coupon_count(self):
+        counts = dict(
+            self.env["customer.coupon"]._read_group(
+                [("membership_id", "in", self.ids), ("state", "=", "issued")],
+                ["membership_id"],
+                ["__count"],
+            )
+        )
+        for membership in self:
+            membership.coupon_count = counts.get(membership, 0)
+
+    def action_view_coupons(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "repeat_customer.customer_coupon_action"
+        )
+        action["domain"] = [("membership_id", "=", self.id)]
+        action["context"] = {"search_default_filter_issued": 1}
+        return action
+
+    def action_redeem_reward(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Redeem a Reward"),
+            "res_model": "customer.reward.redeem.wizard",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_membership_id": self.id},
+        }
+
+    def action_issue_coupons(self):
+        return self.env["customer.coupon.batch"].action_open_for_memberships(self)
 
     def action_block(self):
         self.write({"state": "blocked"})

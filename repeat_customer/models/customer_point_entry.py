@@ -113,6 +113,17 @@ class CustomerPointEntry(models.Model):
         readonly=True,
         ondelete="restrict",
     )
+    reward_id = fields.Many2one(
+        "customer.reward",
+        string="Reward",
+        index="btree_not_null",
+        readonly=True,
+        ondelete="restrict",
+        help="On a redemption: the reward the points bought.",
+    )
+    coupon_ids = fields.One2many(
+        "customer.coupon", "point_entry_id", string="Coupons Issued"
+    )
     credit_note_id = fields.Many2one(
         "account.move",
         string="Credit Note",
@@ -265,10 +276,14 @@ class CustomerPointEntry(models.Model):
         for entry in self:
             entry.display_name = f"{kinds.get(entry.kind, '')} {entry.points:+d}"
 
-    @api.depends("sale_order_id", "credit_note_id", "reversed_entry_id", "kind")
+    @api.depends(
+        "sale_order_id", "credit_note_id", "reversed_entry_id", "kind", "reward_id"
+    )
     def _compute_origin(self):
         for entry in self:
-            if entry.credit_note_id:
+            if entry.reward_id and not entry.sale_order_id:
+                entry.origin = entry.reward_id.name
+            elif entry.credit_note_id:
                 entry.origin = entry.credit_note_id.name
             elif entry.sale_order_id:
                 entry.origin = entry.sale_order_id.name
@@ -281,7 +296,12 @@ class CustomerPointEntry(models.Model):
 
     def action_open_origin(self):
         self.ensure_one()
-        record = self.credit_note_id or self.sale_order_id or self.membership_id
+        record = (
+            self.credit_note_id
+            or self.sale_order_id
+            or self.coupon_ids[:1]
+            or self.membership_id
+        )
         return {
             "type": "ir.actions.act_window",
             "res_model": record._name,
@@ -690,6 +710,7 @@ class CustomerPointEntry(models.Model):
                     "sale_order_id": entry.sale_order_id.id,
                     "credit_note_id": credit_note.id if credit_note else False,
                     "reversed_entry_id": entry.id,
+                    "reward_id": entry.reward_id.id,
                 }
             )
         reversals = self.sudo().create(vals_list)
@@ -792,7 +813,9 @@ class CustomerPointEntry(models.Model):
         return entry
 
     @api.model
-    def _post_redemption(self, membership, points, order=None, reason=None):
+    def _post_redemption(
+        self, membership, points, order=None, reason=None, reward=None
+    ):
         """Spend ``points`` of the member's available points.
 
         Locks the membership and reads the balance from the ledger in this
@@ -823,6 +846,7 @@ class CustomerPointEntry(models.Model):
                 "date": fields.Date.context_today(self),
                 "remaining_points": 0,
                 "sale_order_id": order.id if order else False,
+                "reward_id": reward.id if reward else False,
                 "reason": reason,
             }
         )

@@ -53,11 +53,13 @@ class CustomerTier(models.Model):
         "in it, even when the qualifying figure drops.",
     )
     benefits = fields.Html(string="Benefits", translate=True)
-    reward_name = fields.Char(
+    reward_id = fields.Many2one(
+        "customer.reward",
         string="Reward on Reaching",
-        translate=True,
-        help="A reward owed to a member who reaches this tier. Every upgrade to "
-        "the tier records the reward as to be issued.",
+        check_company=True,
+        domain="[('reward_type', '=', 'coupon'), ('company_id', '=', company_id)]",
+        help="A coupon reward given (without points) to a member who reaches "
+        "this tier, once per member and tier.",
     )
     color = fields.Integer(string="Color")
     membership_count = fields.Integer(
@@ -82,6 +84,7 @@ class CustomerTier(models.Model):
             tier.membership_count = counts.get(tier, 0)
 
     @api.constrains(
+        "reward_id",
         "threshold",
         "points_multiplier",
         "minimum_stay_days",
@@ -91,6 +94,14 @@ class CustomerTier(models.Model):
     )
     def _check_values(self):
         for tier in self:
+            if tier.reward_id and tier.reward_id.reward_type != "coupon":
+                raise ValidationError(
+                    self.env._(
+                        "The reward of tier %(tier)s must give a coupon: a "
+                        "discount on an order needs an order.",
+                        tier=tier.name,
+                    )
+                )
             if tier.threshold < 0:
                 raise ValidationError(
                     self.env._(
@@ -300,6 +311,8 @@ class CustomerTier(models.Model):
             return changes_model
         self._set_reward_states(changes)
         records = changes_model.create(changes)
+        if any(c.get("reward_state") == "to_issue" for c in changes):
+            self.env.ref("repeat_customer.ir_cron_issue_tier_rewards").sudo()._trigger()
         self.env.cr.execute(
             SQL(
                 """
@@ -325,7 +338,7 @@ class CustomerTier(models.Model):
         with_reward = set(
             self.sudo()
             .browse({c["to_tier_id"] for c in changes if c["to_tier_id"]})
-            .filtered("reward_name")
+            .filtered("reward_id")
             .ids
         )
         rewarded = [

@@ -1,4 +1,5 @@
-from odoo import fields, models
+from odoo import api, fields, models
+from odoo.tools import SQL
 
 
 class CustomerTierChange(models.Model):
@@ -63,3 +64,60 @@ class CustomerTierChange(models.Model):
     user_id = fields.Many2one(
         "res.users", string="By", default=lambda self: self.env.user
     )
+    coupon_ids = fields.One2many(
+        "customer.coupon", "tier_change_id", string="Reward Coupon"
+    )
+
+    @api.model
+    def _cron_issue_tier_rewards(self):
+        """Issue the coupons owed for reaching a tier, one batch per call.
+        Each change is issued once (unique coupon per change), so a run that
+        crashed or runs twice gives nobody a second coupon. Return how many
+        are left."""
+        limit = self.env["customer.point.entry"]._batch_size()
+        self.flush_model()
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT c.id FROM customer_tier_change c
+                 WHERE c.reward_state = 'to_issue'
+                   AND NOT EXISTS (SELECT 1 FROM customer_coupon k
+                                    WHERE k.tier_change_id = c.id)
+                 ORDER BY c.id
+                 LIMIT %s
+                   FOR UPDATE SKIP LOCKED
+                """,
+                limit,
+            )
+        )
+        changes = self.sudo().browse([row[0] for row in self.env.cr.fetchall()])
+        issuable = changes.filtered(
+            lambda c: (
+                c.to_tier_id.reward_id.active
+                and c.to_tier_id.reward_id.program_id.active
+                and c.membership_id.state == "active"
+            )
+        )
+        self.env["customer.coupon"]._issue(
+            [
+                {
+                    "membership": change.membership_id,
+                    "program": change.to_tier_id.reward_id.program_id,
+                    "validity_days": change.to_tier_id.reward_id.coupon_validity_days,
+                    "origin": "tier",
+                    "reward_id": change.to_tier_id.reward_id.id,
+                    "tier_change_id": change.id,
+                }
+                for change in issuable
+            ]
+        )
+        # the others (reward withdrawn, member blocked) are not owed any more
+        (changes - issuable).write({"reward_state": "none"})
+        issuable.write({"reward_state": "issued"})
+        self.flush_model(["reward_state"])
+        self.env.cr.execute(
+            "SELECT count(*) FROM customer_tier_change WHERE reward_state = 'to_issue'"
+        )
+        remaining = self.env.cr.fetchone()[0]
+        self.env["ir.cron"]._notify_progress(done=len(changes), remaining=remaining)
+        return remaining

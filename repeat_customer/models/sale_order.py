@@ -118,17 +118,80 @@ class SaleOrder(models.Model):
     # ------------------------------------------------------------------
     # Order events
     # ------------------------------------------------------------------
+    def action_confirm(self):
+        for order in self:
+            error = order._loyalty_coupon_error(order.order_line.coupon_id)
+            if error:
+                raise UserError(error)
+        return super().action_confirm()
+
     def _action_confirm(self):
         result = super()._action_confirm()
         self._loyalty_refresh(enrol=True)
         self._loyalty_earn_points()
+        with_coupons = self.filtered(lambda order: order.order_line.coupon_id)
+        if with_coupons:
+            self.env["customer.coupon"]._track_orders(with_coupons)
         return result
 
     def _action_cancel(self):
         result = super()._action_cancel()
         self._loyalty_reverse_points()
         self._loyalty_refresh(enrol=False)
+        self.env["customer.coupon"]._track_orders(self)
         return result
+
+    # ------------------------------------------------------------------
+    # Coupons issued by the loyalty programme
+    # ------------------------------------------------------------------
+    def _loyalty_coupon_error(self, cards):
+        """Why ``cards`` cannot be used on this order (None: they can). A
+        coupon issued by the loyalty programme belongs to its customer: it
+        is refused on another customer's order."""
+        self.ensure_one()
+        if not cards:
+            return None
+        # sudo: the owner is checked, not shown; salespeople may not see the
+        # other customer's coupon record
+        coupons = (
+            self.env["customer.coupon"].sudo().search([("card_id", "in", cards.ids)])
+        )
+        customer = self.partner_id.commercial_partner_id
+        for coupon in coupons:
+            if coupon.partner_id.commercial_partner_id != customer:
+                return self.env._(
+                    "Coupon %(code)s was issued to another customer: it can only "
+                    "be used on orders of that customer.",
+                    code=coupon.code,
+                )
+            if coupon.state == "cancelled":
+                return self.env._("Coupon %(code)s was cancelled.", code=coupon.code)
+        return None
+
+    def _try_apply_code(self, code):
+        self.ensure_one()
+        card = self.env["loyalty.card"].sudo().search([("code", "=", code)], limit=1)
+        error = self._loyalty_coupon_error(card)
+        if error:
+            return {"error": error}
+        return super()._try_apply_code(code)
+
+    def _apply_program_reward(self, reward, coupon, **kwargs):
+        error = self._loyalty_coupon_error(coupon)
+        if error:
+            return {"error": error}
+        return super()._apply_program_reward(reward, coupon, **kwargs)
+
+    def action_loyalty_redeem_reward(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Redeem a Reward"),
+            "res_model": "customer.reward.redeem.wizard",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_order_id": self.id},
+        }
 
     @api.ondelete(at_uninstall=False)
     def _unlink_except_loyalty_points(self):

@@ -9,3 +9,6 @@ from . import test_demo
 from . import test_points
 from . import test_tiers
 from . import test_concurrency
+from . import test_rewards
+from . import test_portal
+from . import test_tour

@@ -164,3 +164,149 @@ class TestConcurrentRedemption(TransactionCase):
                 [self.membership_id],
             )
             self.assertEqual(cr.fetchone()[0], 20)
+
+
+@tagged("post_install", "-at_install")
+class TestConcurrentRewardStock(TransactionCase):
+    """Two members redeem the last unit of a reward at the same moment, in
+    their own transactions: one gets it, the other is refused."""
+
+    def setUp(self):
+        super().setUp()
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            company = env.ref("base.main_company")
+            env = env(context={"allowed_company_ids": company.ids})
+            company.loyalty_points_enabled = True
+            program = env["loyalty.program"].create(
+                {
+                    "name": "Last unit voucher",
+                    "program_type": "coupons",
+                    "company_id": company.id,
+                    "trigger": "with_code",
+                    "applies_on": "current",
+                    "reward_ids": [
+                        Command.create(
+                            {
+                                "reward_type": "discount",
+                                "discount": 5.0,
+                                "discount_mode": "per_order",
+                                "discount_applicability": "order",
+                                "required_points": 1,
+                            }
+                        )
+                    ],
+                }
+            )
+            reward = env["customer.reward"].create(
+                {
+                    "name": "Last unit",
+                    "company_id": company.id,
+                    "points_cost": 50,
+                    "program_id": program.id,
+                    "limit_qty": 1,
+                    "limit_period": "total",
+                }
+            )
+            partners = env["res.partner"].create(
+                [{"name": "Stock Racer A"}, {"name": "Stock Racer B"}]
+            )
+            memberships = env["customer.membership"].create(
+                [{"partner_id": p.id, "company_id": company.id} for p in partners]
+            )
+            for membership in memberships:
+                env["customer.point.entry"]._post_adjustment(membership, 100, "seed")
+            self.program_id = program.id
+            self.product_id = program.reward_ids.discount_line_product_id.id
+            self.reward_id = reward.id
+            self.partner_ids = partners.ids
+            self.membership_ids = memberships.ids
+        self.addCleanup(self._remove_committed_data)
+
+    def _remove_committed_data(self):
+        with self.registry.cursor() as cr:
+            cr.execute(
+                "DELETE FROM customer_coupon WHERE reward_id = %s", [self.reward_id]
+            )
+            cr.execute(
+                "DELETE FROM loyalty_card WHERE program_id = %s", [self.program_id]
+            )
+            cr.execute(
+                "DELETE FROM customer_point_entry WHERE membership_id = ANY(%s)",
+                [self.membership_ids],
+            )
+            cr.execute("DELETE FROM customer_reward WHERE id = %s", [self.reward_id])
+            cr.execute("DELETE FROM loyalty_program WHERE id = %s", [self.program_id])
+            cr.execute(
+                "DELETE FROM product_template WHERE id IN "
+                "(SELECT product_tmpl_id FROM product_product WHERE id = %s)",
+                [self.product_id],
+            )
+            cr.execute(
+                "DELETE FROM customer_membership WHERE id = ANY(%s)",
+                [self.membership_ids],
+            )
+            cr.execute(
+                "DELETE FROM mail_message WHERE model IN "
+                "('customer.membership', 'res.partner') AND res_id = ANY(%s)",
+                [self.membership_ids + self.partner_ids],
+            )
+            cr.execute("DELETE FROM res_partner WHERE id = ANY(%s)", [self.partner_ids])
+
+    def _redeem(self, env, index):
+        reward = env["customer.reward"].browse(self.reward_id)
+        membership = env["customer.membership"].browse(self.membership_ids[index])
+        return reward._redeem(membership)
+
+    def test_last_unit_goes_to_one_member(self):
+        cr_a = self.registry.cursor()
+        results = {}
+
+        def redeem_b():
+            with self.registry.cursor() as cr_b:
+                env_b = api.Environment(cr_b, SUPERUSER_ID, {})
+                try:
+                    self._redeem(env_b, 1)
+                    cr_b.commit()
+                    results["b"] = "redeemed"
+                except (psycopg2.errors.SerializationFailure, UserError) as error:
+                    cr_b.rollback()
+                    results["b"] = type(error).__name__
+            # the server retries a request that failed to serialize: the
+            # retry sees A's redemption and finds the reward out of stock
+            with self.registry.cursor() as cr_b:
+                env_b = api.Environment(cr_b, SUPERUSER_ID, {})
+                try:
+                    self._redeem(env_b, 1)
+                    cr_b.commit()
+                    results["retry"] = "redeemed"
+                except UserError as error:
+                    cr_b.rollback()
+                    results["retry"] = str(error)
+
+        try:
+            env_a = api.Environment(cr_a, SUPERUSER_ID, {})
+            self._redeem(env_a, 0)
+            thread = threading.Thread(target=redeem_b)
+            thread.start()
+            thread.join(timeout=2)
+            self.assertTrue(thread.is_alive(), "B waits for A's redemption")
+            cr_a.commit()
+            thread.join(timeout=30)
+            self.assertFalse(thread.is_alive())
+        finally:
+            cr_a.close()
+        self.assertIn(results["b"], ("SerializationFailure", "UserError"))
+        self.assertIn("out of stock", results["retry"])
+        with self.registry.cursor() as cr:
+            cr.execute(
+                "SELECT count(*) FROM customer_coupon WHERE reward_id = %s",
+                [self.reward_id],
+            )
+            self.assertEqual(cr.fetchone()[0], 1)
+            cr.execute(
+                "SELECT m.id, m.points_balance FROM customer_membership m "
+                "WHERE m.id = ANY(%s) ORDER BY m.id",
+                [self.membership_ids],
+            )
+            self.assertEqual([balance for _id, balance in cr.fetchall()], [50, 100])

@@ -1,3 +1,4 @@
+from odoo import Command
 from odoo.tests import tagged
 
 from .common import RepeatCustomerCase
@@ -21,6 +22,43 @@ class TestDemoData(RepeatCustomerCase):
                 )
             ]
         )
+        program = self.env["loyalty.program"].create(
+            {
+                "name": "Demo voucher",
+                "program_type": "coupons",
+                "company_id": self.company.id,
+                "trigger": "with_code",
+                "applies_on": "current",
+                "reward_ids": [
+                    Command.create(
+                        {
+                            "reward_type": "discount",
+                            "discount": 5.0,
+                            "discount_mode": "per_order",
+                            "discount_applicability": "order",
+                            "required_points": 1,
+                        }
+                    )
+                ],
+            }
+        )
+        voucher, gift = self.env["customer.reward"].create(
+            [
+                {
+                    "name": "Demo voucher",
+                    "company_id": self.company.id,
+                    "points_cost": 500,
+                    "program_id": program.id,
+                },
+                {
+                    "name": "Demo gift",
+                    "company_id": self.company.id,
+                    "points_cost": 0,
+                    "program_id": program.id,
+                },
+            ]
+        )
+        tiers[1:].write({"reward_id": gift.id})
         generator = self.env["customer.demo.generator"]
         self.assertTrue(generator._generate_demo_data(customer_count=520))
         memberships = self.Membership.search([("company_id", "=", self.company.id)])
@@ -64,5 +102,24 @@ class TestDemoData(RepeatCustomerCase):
                 ]
             )
         )
+        # coupons: tier gifts, redeemed rewards (some used), a win-back batch
+        coupons = self.env["customer.coupon"].search(
+            [("company_id", "=", self.company.id)]
+        )
+        self.assertEqual(set(coupons.mapped("origin")), {"tier", "reward", "batch"})
+        self.assertIn("used", coupons.mapped("state"))
+        # twelve members redeem the voucher, and the portal demo customer
+        # when Odoo's demo data has one
+        portal = self.env.ref("base.partner_demo_portal", raise_if_not_found=False)
+        redeemed = 12 + (1 if portal else 0)
+        self.assertEqual(
+            len(coupons.filtered(lambda c: c.origin == "reward")), redeemed
+        )
+        self.assertFalse(
+            self.env["customer.tier.change"].search_count(
+                [("reward_state", "=", "to_issue")]
+            )
+        )
+        self.assertEqual(voucher.coupon_count, redeemed)
         # a second call is a no-op: the demo exists
         self.assertFalse(generator._generate_demo_data(customer_count=520))

@@ -11,6 +11,38 @@ from .test_points import PointsCase
 
 class TiersCase(PointsCase):
     @classmethod
+    def _gift_reward(cls):
+        """A coupon given on reaching a tier."""
+        program = cls.env["loyalty.program"].create(
+            {
+                "name": "Gold welcome gift",
+                "program_type": "coupons",
+                "company_id": cls.company.id,
+                "trigger": "with_code",
+                "applies_on": "current",
+                "reward_ids": [
+                    Command.create(
+                        {
+                            "reward_type": "discount",
+                            "discount": 20.0,
+                            "discount_mode": "per_order",
+                            "discount_applicability": "order",
+                            "required_points": 1,
+                        }
+                    )
+                ],
+            }
+        )
+        return cls.env["customer.reward"].create(
+            {
+                "name": "Gold welcome gift",
+                "company_id": cls.company.id,
+                "points_cost": 0,
+                "program_id": program.id,
+            }
+        )
+
+    @classmethod
     def setUpClass(cls):
         super().setUpClass()
         cls.company.write(
@@ -34,7 +66,7 @@ class TiersCase(PointsCase):
                 "threshold": 5000,
                 "points_multiplier": 1.5,
                 "minimum_stay_days": 180,
-                "reward_name": "Gold welcome gift",
+                "reward_id": cls._gift_reward().id,
                 "company_id": cls.company.id,
             }
         )

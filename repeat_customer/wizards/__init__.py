@@ -1,2 +1,3 @@
 from . import customer_point_adjust_wizard
 from . import customer_point_redeem_wizard
+from . import customer_reward_redeem_wizard

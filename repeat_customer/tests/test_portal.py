@@ -1,0 +1,174 @@
+import re
+
+from odoo import Command
+from odoo.tests import HttpCase, new_test_user, tagged
+
+
+@tagged("post_install", "-at_install")
+class TestLoyaltyPortal(HttpCase):
+    """``/my/loyalty`` over HTTP, with two portal customers: each reaches only
+    their own membership, coupons and ledger."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.company = cls.env.ref("base.main_company")
+        cls.company.write(
+            {"loyalty_points_enabled": True, "loyalty_points_expiry_policy": "never"}
+        )
+        cls.program = cls.env["loyalty.program"].create(
+            {
+                "name": "Portal voucher",
+                "program_type": "coupons",
+                "company_id": cls.company.id,
+                "trigger": "with_code",
+                "applies_on": "current",
+                "reward_ids": [
+                    Command.create(
+                        {
+                            "reward_type": "discount",
+                            "discount": 10.0,
+                            "discount_mode": "per_order",
+                            "discount_applicability": "order",
+                            "required_points": 1,
+                        }
+                    )
+                ],
+            }
+        )
+        cls.reward = cls.env["customer.reward"].create(
+            {
+                "name": "Portal voucher for 200 points",
+                "company_id": cls.company.id,
+                "points_cost": 200,
+                "program_id": cls.program.id,
+            }
+        )
+        cls.user_a = new_test_user(
+            cls.env, login="loyal_a", groups="base.group_portal", name="Portal Ann"
+        )
+        cls.user_b = new_test_user(
+            cls.env, login="loyal_b", groups="base.group_portal", name="Portal Bo"
+        )
+        Membership = cls.env["customer.membership"]
+        Entry = cls.env["customer.point.entry"]
+        cls.member_a = Membership.create(
+            {"partner_id": cls.user_a.partner_id.id, "company_id": cls.company.id}
+        )
+        cls.member_b = Membership.create(
+            {"partner_id": cls.user_b.partner_id.id, "company_id": cls.company.id}
+        )
+        # 12 ledger lines for A (two history pages), one for B
+        for _i in range(12):
+            Entry._post_adjustment(cls.member_a, 50, "welcome")
+        Entry._post_adjustment(cls.member_b, 777, "welcome")
+        cls.coupon_a = cls.reward._redeem(cls.member_a)
+        cls.coupon_b = cls.reward._redeem(cls.member_b)
+
+    def _csrf(self, html):
+        return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+    def _balance(self, membership):
+        membership.invalidate_recordset()
+        return membership.points_balance
+
+    def test_anonymous_is_sent_to_login(self):
+        response = self.url_open("/my/loyalty", allow_redirects=False)
+        self.assertEqual(response.status_code, 303)
+        self.assertIn("/web/login", response.headers["Location"])
+
+    def test_each_customer_sees_only_their_own(self):
+        self.authenticate("loyal_a", "loyal_a")
+        page = self.url_open("/my/loyalty")
+        self.assertEqual(page.status_code, 200)
+        html = page.text
+        self.assertIn(self.coupon_a.code, html)
+        self.assertNotIn(self.coupon_b.code, html)
+        self.assertIn(self.member_a.name, html)
+        self.assertNotIn(self.member_b.name, html)
+        self.assertIn(">400<", html, "A's balance: 600 - 200")
+        self.assertIn(self.reward.name, html)
+        self.assertIn('name="viewport"', html, "the page is made for phones too")
+        # ledger history: 12 adjustments and a redemption, 10 per page
+        self.assertEqual(html.count("<tr>") - 1, 10)
+        second = self.url_open("/my/loyalty/page/2").text
+        self.assertEqual(second.count("<tr>") - 1, 3)
+        # another customer's coupon id in the URL shows nothing of it
+        other = self.url_open(f"/my/loyalty?redeemed={self.coupon_b.id}").text
+        self.assertNotIn(self.coupon_b.code, other)
+        self.assertNotIn("Reward redeemed", other)
+        # B sees B's
+        self.authenticate("loyal_b", "loyal_b")
+        html = self.url_open("/my/loyalty").text
+        self.assertIn(self.coupon_b.code, html)
+        self.assertNotIn(self.coupon_a.code, html)
+        self.assertIn(">577<", html)
+
+    def test_redeem_needs_csrf_and_only_spends_own_points(self):
+        self.authenticate("loyal_a", "loyal_a")
+        html = self.url_open("/my/loyalty").text
+        # no CSRF token: refused, nothing spent
+        response = self.url_open(
+            "/my/loyalty/redeem", data={"reward_id": self.reward.id}
+        )
+        self.assertEqual(response.status_code, 400)
+        self.assertEqual(self._balance(self.member_a), 400)
+        response = self.url_open(
+            "/my/loyalty/redeem",
+            data={"reward_id": self.reward.id, "csrf_token": self._csrf(html)},
+            allow_redirects=False,
+        )
+        self.assertEqual(response.status_code, 303)
+        self.assertRegex(response.headers["Location"], r"/my/loyalty\?redeemed=\d+$")
+        self.assertEqual(self._balance(self.member_a), 200)
+        self.assertEqual(self._balance(self.member_b), 577)
+        coupons = self.env["customer.coupon"].search(
+            [("membership_id", "=", self.member_a.id)]
+        )
+        self.assertEqual(len(coupons), 2)
+        new = coupons.sorted("id")[-1]
+        self.assertEqual(new.partner_id, self.user_a.partner_id)
+        shown = self.url_open(response.headers["Location"]).text
+        self.assertIn("Reward redeemed", shown)
+        self.assertIn(new.code, shown)
+        # not enough points left: a clear message, nothing written
+        self.url_open(
+            "/my/loyalty/redeem",
+            data={"reward_id": self.reward.id, "csrf_token": self._csrf(shown)},
+        )
+        response = self.url_open(
+            "/my/loyalty/redeem",
+            data={"reward_id": self.reward.id, "csrf_token": self._csrf(shown)},
+        )
+        self.assertIn("not enough", response.text)
+        self.assertEqual(self._balance(self.member_a), 0)
+        self.assertEqual(
+            self.env["customer.coupon"].search_count(
+                [("membership_id", "=", self.member_a.id)]
+            ),
+            3,
+        )
+        # a reward that does not exist (or another company's): refused
+        response = self.url_open(
+            "/my/loyalty/redeem",
+            data={"reward_id": 999999, "csrf_token": self._csrf(shown)},
+        )
+        self.assertIn("This reward does not exist.", response.text)
+        self.assertEqual(self._balance(self.member_b), 577)
+
+    def test_page_in_chinese(self):
+        self.env["res.lang"]._activate_lang("zh_CN")
+        self.env["ir.module.module"]._load_module_terms(
+            ["repeat_customer"], ["zh_CN"], overwrite=True
+        )
+        self.user_a.partner_id.lang = "zh_CN"
+        self.authenticate("loyal_a", "loyal_a")
+        html = self.url_open("/my/loyalty").text
+        for text in (
+            "我的会员",
+            "可用积分",
+            "我的优惠券",
+            "积分记录",
+            self.coupon_a.code,
+        ):
+            self.assertTrue(text in html, f"{text} is on the Chinese page")

@@ -1,0 +1,87 @@
+from odoo import Command
+from odoo.tests import HttpCase, new_test_user, tagged
+
+
+@tagged("post_install", "-at_install")
+class TestRedeemTour(HttpCase):
+    def test_salesperson_redeems_and_applies_a_coupon(self):
+        company = self.env.ref("base.main_company")
+        company.loyalty_points_enabled = True
+        salesman = new_test_user(
+            self.env,
+            login="tour_salesman",
+            groups="sales_team.group_sale_salesman,repeat_customer.group_user",
+            name="Tour Salesman",
+        )
+        program = self.env["loyalty.program"].create(
+            {
+                "name": "Tour voucher",
+                "program_type": "coupons",
+                "company_id": company.id,
+                "trigger": "with_code",
+                "applies_on": "current",
+                "reward_ids": [
+                    Command.create(
+                        {
+                            "reward_type": "discount",
+                            "discount": 10.0,
+                            "discount_mode": "per_order",
+                            "discount_applicability": "order",
+                            "required_points": 1,
+                            "description": "Tour voucher 10 off",
+                        }
+                    )
+                ],
+            }
+        )
+        self.env["customer.reward"].create(
+            {
+                "name": "Tour voucher",
+                "company_id": company.id,
+                "points_cost": 200,
+                "program_id": program.id,
+            }
+        )
+        customer = self.env["res.partner"].create(
+            {"name": "Tour Customer", "user_id": salesman.id}
+        )
+        membership = self.env["customer.membership"].create(
+            {
+                "partner_id": customer.id,
+                "company_id": company.id,
+                "user_id": salesman.id,
+            }
+        )
+        self.env["customer.point.entry"]._post_adjustment(membership, 500, "tour")
+        product = self.env["product.product"].create(
+            {"name": "Tour Tea", "list_price": 100.0, "taxes_id": [Command.clear()]}
+        )
+        order = self.env["sale.order"].create(
+            {
+                "partner_id": customer.id,
+                "user_id": salesman.id,
+                "order_line": [
+                    Command.create(
+                        {
+                            "product_id": product.id,
+                            "price_unit": 100.0,
+                            "tax_id": [Command.clear()],
+                        }
+                    )
+                ],
+            }
+        )
+        self.start_tour(
+            f"/odoo/action-sale.action_quotations_with_onboarding/{order.id}",
+            "repeat_customer_redeem_reward",
+            login="tour_salesman",
+        )
+        membership.invalidate_recordset()
+        self.assertEqual(membership.points_balance, 300)
+        coupon = self.env["customer.coupon"].search(
+            [("membership_id", "=", membership.id)]
+        )
+        self.assertEqual(len(coupon), 1)
+        reward_line = order.order_line.filtered("is_reward_line")
+        self.assertEqual(reward_line.coupon_id, coupon.card_id)
+        self.assertAlmostEqual(order.amount_untaxed, 90.0)

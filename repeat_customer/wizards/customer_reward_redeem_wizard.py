@@ -1,0 +1,74 @@
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+
+
+class CustomerRewardRedeemWizard(models.TransientModel):
+    _name = "customer.reward.redeem.wizard"
+    _description = "Redeem a Loyalty Reward"
+
+    membership_id = fields.Many2one(
+        "customer.membership",
+        string="Membership",
+        compute="_compute_membership_id",
+        store=True,
+        readonly=False,
+    )
+    order_id = fields.Many2one("sale.order", string="Quotation", readonly=True)
+    company_id = fields.Many2one(related="membership_id.company_id")
+    partner_id = fields.Many2one(related="membership_id.partner_id")
+    points_available = fields.Integer(related="membership_id.points_balance")
+    reward_id = fields.Many2one(
+        "customer.reward",
+        string="Reward",
+        domain="[('company_id', '=', company_id), ('points_cost', '>', 0)]",
+    )
+    reward_type = fields.Selection(related="reward_id.reward_type")
+    points_cost = fields.Integer(related="reward_id.points_cost")
+    reward_description = fields.Text(related="reward_id.description")
+    unavailable_reason = fields.Char(
+        string="Not Available", compute="_compute_unavailable_reason"
+    )
+    coupon_id = fields.Many2one("customer.coupon", string="Coupon", readonly=True)
+    coupon_code = fields.Char(related="coupon_id.code", string="Coupon Code")
+    coupon_expiration_date = fields.Date(related="coupon_id.expiration_date")
+
+    @api.depends("order_id")
+    def _compute_membership_id(self):
+        for wizard in self:
+            if wizard.order_id:
+                order = wizard.order_id
+                wizard.membership_id = order._loyalty_memberships().get(order.id)
+
+    @api.depends("reward_id", "membership_id")
+    def _compute_unavailable_reason(self):
+        for wizard in self:
+            wizard.unavailable_reason = (
+                wizard.reward_id._unavailable_reason(wizard.membership_id)
+                if wizard.reward_id and wizard.membership_id
+                else False
+            )
+
+    def action_redeem(self):
+        self.ensure_one()
+        if self.coupon_id:
+            raise UserError(self.env._("This reward was already redeemed."))
+        if not self.membership_id:
+            raise UserError(
+                self.env._("The customer is not a member of the loyalty programme.")
+            )
+        if not self.reward_id:
+            raise UserError(self.env._("Choose the reward to redeem."))
+        coupon = self.reward_id._redeem(self.membership_id, order=self.order_id)
+        if not coupon:
+            return {"type": "ir.actions.act_window_close"}
+        self.coupon_id = coupon
+        # show the code: the salesperson gives it to the customer, or applies
+        # it on the quotation with the standard coupon flow
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Coupon Issued"),
+            "res_model": self._name,
+            "res_id": self.id,
+            "view_mode": "form",
+            "target": "new",
+        }
