@@ -320,7 +320,7 @@ class CustomerCoupon(models.Model):
                 UPDATE customer_coupon c
                    SET state = 'used', used_count = 1, redemption_rate = 100,
                        order_id = o.id,
-                       used_date = (o.date_order AT TIME ZONE 'UTC')::date,
+                       used_date = o.date_order::date,
                        order_amount = round(
                            (o.amount_untaxed / COALESCE(NULLIF(o.currency_rate, 0), 1)
                            )::numeric, 2)

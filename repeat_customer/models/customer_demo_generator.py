@@ -595,8 +595,10 @@ class CustomerDemoGenerator(models.AbstractModel):
                     continue
                 coupons |= reward._redeem(membership)
                 given += 1
-        # a third of the redeemed coupons were used on an order
-        for coupon in coupons[::3]:
+        # a third of the redeemed coupons were used on an order; the last one
+        # is applied on a quotation not confirmed yet
+        used = coupons[::3]
+        for coupon in used:
             order = self.env["sale.order"].create(
                 {
                     "partner_id": coupon.partner_id.id,
@@ -617,7 +619,8 @@ class CustomerDemoGenerator(models.AbstractModel):
             if "error" not in order._try_apply_code(coupon.code):
                 for reward in coupon.program_id.reward_ids[:1]:
                     order._apply_program_reward(reward, coupon.card_id)
-                order.action_confirm()
+                if coupon != used[-1]:
+                    order.action_confirm()
         at_risk = self.env.ref(
             "repeat_customer.segment_at_risk", raise_if_not_found=False
         )

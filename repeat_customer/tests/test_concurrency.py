@@ -6,6 +6,8 @@ from odoo import SUPERUSER_ID, Command, api
 from odoo.exceptions import UserError
 from odoo.tests import TransactionCase, tagged
 
+from .common import coupon_program_vals
+
 
 @tagged("post_install", "-at_install")
 class TestConcurrentRedemption(TransactionCase):
@@ -179,24 +181,7 @@ class TestConcurrentRewardStock(TransactionCase):
             env = env(context={"allowed_company_ids": company.ids})
             company.loyalty_points_enabled = True
             program = env["loyalty.program"].create(
-                {
-                    "name": "Last unit voucher",
-                    "program_type": "coupons",
-                    "company_id": company.id,
-                    "trigger": "with_code",
-                    "applies_on": "current",
-                    "reward_ids": [
-                        Command.create(
-                            {
-                                "reward_type": "discount",
-                                "discount": 5.0,
-                                "discount_mode": "per_order",
-                                "discount_applicability": "order",
-                                "required_points": 1,
-                            }
-                        )
-                    ],
-                }
+                coupon_program_vals(company, "Last unit voucher", 5.0)
             )
             reward = env["customer.reward"].create(
                 {

@@ -1,7 +1,6 @@
-from odoo import Command
 from odoo.tests import tagged
 
-from .common import RepeatCustomerCase
+from .common import RepeatCustomerCase, coupon_program_vals
 
 
 @tagged("post_install", "-at_install")
@@ -23,24 +22,7 @@ class TestDemoData(RepeatCustomerCase):
             ]
         )
         program = self.env["loyalty.program"].create(
-            {
-                "name": "Demo voucher",
-                "program_type": "coupons",
-                "company_id": self.company.id,
-                "trigger": "with_code",
-                "applies_on": "current",
-                "reward_ids": [
-                    Command.create(
-                        {
-                            "reward_type": "discount",
-                            "discount": 5.0,
-                            "discount_mode": "per_order",
-                            "discount_applicability": "order",
-                            "required_points": 1,
-                        }
-                    )
-                ],
-            }
+            coupon_program_vals(self.company, "Demo voucher", 5.0)
         )
         voucher, gift = self.env["customer.reward"].create(
             [

@@ -1,7 +1,8 @@
 import re
 
-from odoo import Command
 from odoo.tests import HttpCase, new_test_user, tagged
+
+from .common import coupon_program_vals
 
 
 @tagged("post_install", "-at_install")
@@ -17,24 +18,7 @@ class TestLoyaltyPortal(HttpCase):
             {"loyalty_points_enabled": True, "loyalty_points_expiry_policy": "never"}
         )
         cls.program = cls.env["loyalty.program"].create(
-            {
-                "name": "Portal voucher",
-                "program_type": "coupons",
-                "company_id": cls.company.id,
-                "trigger": "with_code",
-                "applies_on": "current",
-                "reward_ids": [
-                    Command.create(
-                        {
-                            "reward_type": "discount",
-                            "discount": 10.0,
-                            "discount_mode": "per_order",
-                            "discount_applicability": "order",
-                            "required_points": 1,
-                        }
-                    )
-                ],
-            }
+            coupon_program_vals(cls.company, "Portal voucher", 10.0)
         )
         cls.reward = cls.env["customer.reward"].create(
             {

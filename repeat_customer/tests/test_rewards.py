@@ -10,6 +10,7 @@ from odoo.tests import Form, new_test_user, tagged
 from odoo.tools import mute_logger
 
 from ..models import customer_coupon
+from .common import coupon_program_vals
 from .test_points import PointsCase
 
 CODE_RE = re.compile(r"^RC[23456789ABCDEFGHJKMNPQRSTVWXYZ]{16}$")
@@ -38,34 +39,12 @@ class RewardsCase(PointsCase):
     @classmethod
     def _coupon_program(cls, name, amount):
         return cls.env["loyalty.program"].create(
-            {
-                "name": name,
-                "program_type": "coupons",
-                "company_id": cls.company.id,
-                "trigger": "with_code",
-                "applies_on": "current",
-                "reward_ids": [
-                    Command.create(
-                        {
-                            "reward_type": "discount",
-                            "discount": amount,
-                            "discount_mode": "per_order",
-                            "discount_applicability": "order",
-                            "required_points": 1,
-                        }
-                    )
-                ],
-                "communication_plan_ids": [
-                    Command.create(
-                        {
-                            "trigger": "create",
-                            "mail_template_id": cls.env.ref(
-                                "loyalty.mail_template_loyalty_card"
-                            ).id,
-                        }
-                    )
-                ],
-            }
+            coupon_program_vals(
+                cls.company,
+                name,
+                amount,
+                cls.env.ref("loyalty.mail_template_loyalty_card"),
+            )
         )
 
     def _member(self, partner, points=0):
@@ -616,3 +595,13 @@ class TestCouponSecurity(RewardsCase):
         )
         with self.assertRaisesRegex(UserError, "Only loyalty managers"):
             my_coupon.with_user(salesman).action_cancel()
+        # another salesperson's customer cannot be redeemed for
+        wizard = (
+            self.env["customer.reward.redeem.wizard"]
+            .with_user(salesman)
+            .create({"membership_id": theirs.id, "reward_id": self.reward.id})
+        )
+        with self.assertRaises(AccessError):
+            wizard.action_redeem()
+        theirs.invalidate_recordset()
+        self.assertEqual(theirs.points_balance, 300)

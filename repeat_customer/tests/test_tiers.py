@@ -6,6 +6,7 @@ from odoo import Command, fields
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import new_test_user, tagged
 
+from .common import coupon_program_vals
 from .test_points import PointsCase
 
 
@@ -14,24 +15,7 @@ class TiersCase(PointsCase):
     def _gift_reward(cls):
         """A coupon given on reaching a tier."""
         program = cls.env["loyalty.program"].create(
-            {
-                "name": "Gold welcome gift",
-                "program_type": "coupons",
-                "company_id": cls.company.id,
-                "trigger": "with_code",
-                "applies_on": "current",
-                "reward_ids": [
-                    Command.create(
-                        {
-                            "reward_type": "discount",
-                            "discount": 20.0,
-                            "discount_mode": "per_order",
-                            "discount_applicability": "order",
-                            "required_points": 1,
-                        }
-                    )
-                ],
-            }
+            coupon_program_vals(cls.company, "Gold welcome gift", 20.0)
         )
         return cls.env["customer.reward"].create(
             {

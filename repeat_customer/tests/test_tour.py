@@ -1,6 +1,8 @@
 from odoo import Command
 from odoo.tests import HttpCase, new_test_user, tagged
 
+from .common import coupon_program_vals
+
 
 @tagged("post_install", "-at_install")
 class TestRedeemTour(HttpCase):
@@ -14,25 +16,7 @@ class TestRedeemTour(HttpCase):
             name="Tour Salesman",
         )
         program = self.env["loyalty.program"].create(
-            {
-                "name": "Tour voucher",
-                "program_type": "coupons",
-                "company_id": company.id,
-                "trigger": "with_code",
-                "applies_on": "current",
-                "reward_ids": [
-                    Command.create(
-                        {
-                            "reward_type": "discount",
-                            "discount": 10.0,
-                            "discount_mode": "per_order",
-                            "discount_applicability": "order",
-                            "required_points": 1,
-                            "description": "Tour voucher 10 off",
-                        }
-                    )
-                ],
-            }
+            coupon_program_vals(company, "Tour voucher", 10.0)
         )
         self.env["customer.reward"].create(
             {

@@ -58,6 +58,11 @@ class CustomerRewardRedeemWizard(models.TransientModel):
             )
         if not self.reward_id:
             raise UserError(self.env._("Choose the reward to redeem."))
+        # the redemption itself runs as superuser: the user must be allowed to
+        # see this member (a salesperson: their own customers) and the order
+        self.membership_id.check_access("read")
+        if self.order_id:
+            self.order_id.check_access("write")
         coupon = self.reward_id._redeem(self.membership_id, order=self.order_id)
         if not coupon:
             return {"type": "ir.actions.act_window_close"}
