@@ -166,6 +166,19 @@ class CustomerCoupon(models.Model):
         ),
     ]
 
+    @api.model
+    def _usage_counts(self, fname, records):
+        """{record: (coupons issued, coupons used)} for the coupons whose
+        ``fname`` (reward_id, batch_id) is one of ``records``."""
+        groups = self._read_group(
+            [(fname, "in", records.ids)], [fname, "state"], ["__count"]
+        )
+        counts = {}
+        for record, state, count in groups:
+            issued, used = counts.get(record, (0, 0))
+            counts[record] = (issued + count, used + (count if state == "used" else 0))
+        return counts
+
     # ------------------------------------------------------------------
     # Issuing
     # ------------------------------------------------------------------

@@ -230,17 +230,9 @@ class CustomerCouponBatch(models.Model):
                 batch.to_issue_count = batch.target_count * batch.per_customer_limit
 
     def _compute_usage(self):
-        groups = self.env["customer.coupon"]._read_group(
-            [("batch_id", "in", self.ids)], ["batch_id", "state"], ["__count"]
-        )
-        issued, used = {}, {}
-        for batch, state, count in groups:
-            issued[batch] = issued.get(batch, 0) + count
-            if state == "used":
-                used[batch] = used.get(batch, 0) + count
+        counts = self.env["customer.coupon"]._usage_counts("batch_id", self)
         for batch in self:
-            batch.coupon_count = issued.get(batch, 0)
-            batch.coupon_used_count = used.get(batch, 0)
+            batch.coupon_count, batch.coupon_used_count = counts.get(batch, (0, 0))
             batch.redemption_rate = (
                 100.0 * batch.coupon_used_count / batch.coupon_count
                 if batch.coupon_count

@@ -258,17 +258,9 @@ class CustomerReward(models.Model):
             )
 
     def _compute_usage(self):
-        groups = self.env["customer.coupon"]._read_group(
-            [("reward_id", "in", self.ids)], ["reward_id", "state"], ["__count"]
-        )
-        issued, used = {}, {}
-        for reward, state, count in groups:
-            issued[reward] = issued.get(reward, 0) + count
-            if state == "used":
-                used[reward] = used.get(reward, 0) + count
+        counts = self.env["customer.coupon"]._usage_counts("reward_id", self)
         for reward in self:
-            reward.coupon_count = issued.get(reward, 0)
-            reward.coupon_used_count = used.get(reward, 0)
+            reward.coupon_count, reward.coupon_used_count = counts.get(reward, (0, 0))
 
     # ------------------------------------------------------------------
     # Availability and redemption
