@@ -143,6 +143,7 @@ class CustomerCoupon(models.Model):
     )
     mail_state = fields.Selection(
         selection=[
+            ("to_send", "To mail"),
             ("sent", "Mailed"),
             ("opted_out", "Not mailed: opted out"),
             ("no_email", "Not mailed: no email"),
@@ -196,14 +197,17 @@ class CustomerCoupon(models.Model):
         return list(codes)
 
     @api.model
-    def _issue(self, vals_list, send_mail=True):
+    def _issue(self, vals_list, send_mail="now"):
         """Issue one native coupon per dict of ``vals_list`` and record it.
 
         Keys: ``membership`` (record), ``program`` (loyalty.program of type
         coupons), ``validity_days`` (0: no expiry), ``origin`` and the optional
         ``reward_id``, ``batch_id``, ``batch_index``, ``tier_change_id``,
         ``point_entry_id``. The coupon is reserved for the member's customer
-        and mailed with the programme's template unless the member opted out.
+        and mailed with the programme's template unless the member opted out:
+        ``send_mail="now"``, or ``"later"`` by the mailing job (rendering a
+        mail costs far more than issuing a coupon: batches mail afterwards,
+        in chunks), or ``False``.
         """
         if not vals_list:
             return self.browse()
@@ -273,7 +277,10 @@ class CustomerCoupon(models.Model):
         for vals, card in zip(coupon_vals, cards, strict=True):
             vals["card_id"] = card.id
         coupons = self.sudo().create(coupon_vals)
-        if send_mail:
+        if send_mail == "later":
+            coupons.write({"mail_state": "to_send"})
+            self.env.ref("repeat_customer.ir_cron_send_coupon_mails").sudo()._trigger()
+        elif send_mail:
             coupons._send_coupon_mails()
         return coupons.with_env(self.env)
 
@@ -410,6 +417,19 @@ class CustomerCoupon(models.Model):
     # ------------------------------------------------------------------
     # Cron
     # ------------------------------------------------------------------
+    @api.model
+    def _cron_send_coupon_mails(self):
+        """Mail the coupons issued by batches and tier rewards, one chunk per
+        call; return how many are left."""
+        limit = self.env["customer.coupon.batch"]._chunk_size() // 4 or 1
+        coupons = self.sudo().search(
+            [("mail_state", "=", "to_send")], order="id", limit=limit
+        )
+        coupons._send_coupon_mails()
+        remaining = self.sudo().search_count([("mail_state", "=", "to_send")])
+        self.env["ir.cron"]._notify_progress(done=len(coupons), remaining=remaining)
+        return remaining
+
     @api.model
     def _cron_expire_coupons(self):
         """Mark the coupons past their expiry date as expired, one batch per

@@ -285,7 +285,8 @@ class CustomerCouponBatch(models.Model):
                     "batch_index": index,
                 }
                 for membership, (_, index) in zip(memberships, rows, strict=True)
-            ]
+            ],
+            send_mail="later",
         )
         if len(rows) < limit:
             return 0

@@ -74,7 +74,7 @@ class CustomerTierChange(models.Model):
         Each change is issued once (unique coupon per change), so a run that
         crashed or runs twice gives nobody a second coupon. Return how many
         are left."""
-        limit = self.env["customer.point.entry"]._batch_size()
+        limit = self.env["customer.coupon.batch"]._chunk_size()
         self.flush_model()
         self.env.cr.execute(
             SQL(
@@ -109,7 +109,8 @@ class CustomerTierChange(models.Model):
                     "tier_change_id": change.id,
                 }
                 for change in issuable
-            ]
+            ],
+            send_mail="later",
         )
         # the others (reward withdrawn, member blocked) are not owed any more
         (changes - issuable).write({"reward_state": "none"})

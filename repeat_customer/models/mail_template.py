@@ -20,7 +20,7 @@ class MailTemplate(models.Model):
             and self.report_template_ids
             and self.env["ir.actions.report"].get_wkhtmltopdf_state() == "install"
         ):
-            _logger.warning(
+            _logger.info(
                 "wkhtmltopdf is not installed: %s is sent without its PDF.", self.name
             )
             render_fields = [f for f in render_fields if f != "report_template_ids"]

@@ -415,6 +415,10 @@ class TestCouponBatches(RewardsCase):
         self.assertEqual(batch.opted_out_count, 2)
         mails_before = self.env["mail.mail"].search([])
         batch.action_issue()
+        # issuing is quick; the mailing job renders the mails afterwards
+        self.assertEqual(set(batch.coupon_ids.mapped("mail_state")), {"to_send"})
+        self.assertEqual(self.env["mail.mail"].search([]), mails_before)
+        self.assertEqual(self.Coupon._cron_send_coupon_mails(), 0)
         mails = self.env["mail.mail"].search([]) - mails_before
         self.assertEqual(mails.recipient_ids, self.customer)
         states = {c.partner_id: c.mail_state for c in batch.coupon_ids}
@@ -422,6 +426,9 @@ class TestCouponBatches(RewardsCase):
         self.assertEqual(states[self.other], "opted_out")
         self.assertEqual(states[blacklisted.partner_id], "opted_out")
         self.assertEqual(len(batch.coupon_ids), 3, "opted-out customers get coupons")
+        # a second run mails nobody twice
+        self.assertEqual(self.Coupon._cron_send_coupon_mails(), 0)
+        self.assertEqual(self.env["mail.mail"].search([]) - mails_before, mails)
 
     def test_targets(self):
         gold = self.env["customer.tier"].create(
