@@ -1,6 +1,7 @@
 """What both benchmark scripts share: booting Odoo on the benchmark database,
 environments on fresh cursors, VACUUM, the process's memory."""
 
+import os
 import resource
 import sys
 import time
@@ -12,6 +13,24 @@ import odoo
 from odoo import SUPERUSER_ID, api
 from odoo.modules.registry import Registry
 from odoo.sql_db import connection_info_for
+
+
+def add_odoo_arguments(parser, repo_dir):
+    """The options every benchmark script takes besides ``--db``."""
+    parser.add_argument(
+        "--company-id", type=int, help="company to benchmark (default: env.company)"
+    )
+    parser.add_argument(
+        "--addons-path",
+        default=",".join(
+            [os.path.join(os.path.dirname(odoo.__file__), "addons"), repo_dir]
+        ),
+        help="Odoo addons path (default: Odoo's addons and this repository)",
+    )
+    parser.add_argument("--json", metavar="FILE", help="also write the figures here")
+    parser.add_argument(
+        "--log-level", default="warn", help="Odoo log level (default: warn)"
+    )
 
 
 def rss_mb():

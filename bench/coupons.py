@@ -20,14 +20,14 @@ Usage::
 """
 
 import argparse
+import importlib
 import json
 import os
 import sys
 import time
 
-from _common import OdooBench, rss_mb
+from _common import OdooBench, add_odoo_arguments, rss_mb
 
-import odoo
 from odoo import Command
 
 REPO_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -39,20 +39,7 @@ def parse_args(argv=None):
     parser.add_argument(
         "--tier", default="VIP", help="tier whose members get a coupon (default VIP)"
     )
-    parser.add_argument(
-        "--company-id", type=int, help="company to benchmark (default: env.company)"
-    )
-    parser.add_argument(
-        "--addons-path",
-        default=",".join(
-            [os.path.join(os.path.dirname(odoo.__file__), "addons"), REPO_DIR]
-        ),
-        help="Odoo addons path (default: Odoo's addons and this repository)",
-    )
-    parser.add_argument("--json", metavar="FILE", help="also write the figures here")
-    parser.add_argument(
-        "--log-level", default="warn", help="Odoo log level (default: warn)"
-    )
+    add_odoo_arguments(parser, REPO_DIR)
     return parser.parse_args(argv)
 
 
@@ -88,30 +75,14 @@ def main(argv=None):
         if not tier:
             sys.exit(f"no tier {args.tier} in {company.name}: run points.py --setup")
         template = env.ref("loyalty.mail_template_loyalty_card")
+        # the tests' coupon programme: 5 off, mailed with Odoo's coupon mail
+        tests_common = importlib.import_module(
+            "odoo.addons.repeat_customer.tests.common"
+        )
         program = env["loyalty.program"].create(
-            {
-                "name": "Benchmark voucher",
-                "program_type": "coupons",
-                "company_id": company.id,
-                "trigger": "with_code",
-                "applies_on": "current",
-                "reward_ids": [
-                    Command.create(
-                        {
-                            "reward_type": "discount",
-                            "discount": 5,
-                            "discount_mode": "per_order",
-                            "discount_applicability": "order",
-                            "required_points": 1,
-                        }
-                    )
-                ],
-                "communication_plan_ids": [
-                    Command.create(
-                        {"trigger": "create", "mail_template_id": template.id}
-                    )
-                ],
-            }
+            tests_common.coupon_program_vals(
+                company, "Benchmark voucher", 5.0, template
+            )
         )
         batch = env["customer.coupon.batch"].create(
             {

@@ -37,9 +37,8 @@ import time
 from collections import deque
 from contextlib import contextmanager
 
-from _common import OdooBench, rss_mb
+from _common import OdooBench, add_odoo_arguments, rss_mb
 
-import odoo
 from odoo import SUPERUSER_ID, Command, api
 
 _logger = logging.getLogger("bench.points")
@@ -106,20 +105,7 @@ def parse_args(argv=None):
         help="quotations confirmed one by one, half with points enabled and half "
         "without, alternately (default: 200, 0 to skip)",
     )
-    parser.add_argument(
-        "--company-id", type=int, help="company to benchmark (default: env.company)"
-    )
-    parser.add_argument(
-        "--addons-path",
-        default=",".join(
-            [os.path.join(os.path.dirname(odoo.__file__), "addons"), REPO_DIR]
-        ),
-        help="Odoo addons path (default: Odoo's addons and this repository)",
-    )
-    parser.add_argument("--json", metavar="FILE", help="also write the figures here")
-    parser.add_argument(
-        "--log-level", default="warn", help="Odoo log level (default: warn)"
-    )
+    add_odoo_arguments(parser, REPO_DIR)
     args = parser.parse_args(argv)
     if args.lines < 1 or args.confirmations < 0:
         parser.error("--lines must be positive and --confirmations not negative")
