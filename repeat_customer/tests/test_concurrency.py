@@ -9,6 +9,38 @@ from odoo.tests import TransactionCase, tagged
 from .common import coupon_program_vals
 
 
+def attempt(registry, action):
+    """Run ``action(env)`` in a transaction of its own, as one HTTP request
+    would: commit it and return "done", or roll it back and return the
+    error (a serialization failure or a refusal)."""
+    with registry.cursor() as cr:
+        env = api.Environment(cr, SUPERUSER_ID, {})
+        try:
+            action(env)
+            cr.commit()
+            return "done"
+        except (psycopg2.errors.SerializationFailure, UserError) as error:
+            cr.rollback()
+            return error
+
+
+def race(test, action_a, run_b):
+    """A runs ``action_a`` and keeps its transaction open while ``run_b``
+    starts in a thread; check that B waits for A, commit A, wait for B."""
+    cr_a = test.registry.cursor()
+    try:
+        action_a(api.Environment(cr_a, SUPERUSER_ID, {}))
+        thread = threading.Thread(target=run_b)
+        thread.start()
+        thread.join(timeout=2)
+        test.assertTrue(thread.is_alive(), "B waits for A's lock")
+        cr_a.commit()
+        thread.join(timeout=30)
+        test.assertFalse(thread.is_alive())
+    finally:
+        cr_a.close()
+
+
 @tagged("post_install", "-at_install")
 class TestConcurrentRedemption(TransactionCase):
     """Two users redeem the same member's points at the same moment, each in
@@ -133,33 +165,22 @@ class TestConcurrentRedemption(TransactionCase):
     def test_simultaneous_redemptions_wait_for_each_other(self):
         """B starts redeeming while A's redemption is not committed yet: B
         waits on the member's lock and fails once A commits, never both."""
-        cr_a = self.registry.cursor()
         results = {}
 
         def redeem_b():
-            with self.registry.cursor() as cr_b:
-                env_b = api.Environment(cr_b, SUPERUSER_ID, {})
-                try:
-                    self._wizard(env_b, self.order_ids[1], 80).action_redeem()
-                    cr_b.commit()
-                    results["b"] = "redeemed"
-                except (psycopg2.errors.SerializationFailure, UserError) as error:
-                    cr_b.rollback()
-                    results["b"] = type(error).__name__
+            results["b"] = attempt(
+                self.registry,
+                lambda env: self._wizard(env, self.order_ids[1], 80).action_redeem(),
+            )
 
-        try:
-            env_a = api.Environment(cr_a, SUPERUSER_ID, {})
-            self._wizard(env_a, self.order_ids[0], 80).action_redeem()
-            thread = threading.Thread(target=redeem_b)
-            thread.start()
-            thread.join(timeout=2)
-            self.assertTrue(thread.is_alive(), "B waits for A's lock")
-            cr_a.commit()
-            thread.join(timeout=30)
-            self.assertFalse(thread.is_alive())
-        finally:
-            cr_a.close()
-        self.assertIn(results["b"], ("SerializationFailure", "UserError"))
+        race(
+            self,
+            lambda env: self._wizard(env, self.order_ids[0], 80).action_redeem(),
+            redeem_b,
+        )
+        self.assertIsInstance(
+            results["b"], (psycopg2.errors.SerializationFailure, UserError)
+        )
         with self.registry.cursor() as cr:
             cr.execute(
                 "SELECT points_balance FROM customer_membership WHERE id = %s",
@@ -244,45 +265,20 @@ class TestConcurrentRewardStock(TransactionCase):
         return reward._redeem(membership)
 
     def test_last_unit_goes_to_one_member(self):
-        cr_a = self.registry.cursor()
         results = {}
 
         def redeem_b():
-            with self.registry.cursor() as cr_b:
-                env_b = api.Environment(cr_b, SUPERUSER_ID, {})
-                try:
-                    self._redeem(env_b, 1)
-                    cr_b.commit()
-                    results["b"] = "redeemed"
-                except (psycopg2.errors.SerializationFailure, UserError) as error:
-                    cr_b.rollback()
-                    results["b"] = type(error).__name__
+            results["b"] = attempt(self.registry, lambda env: self._redeem(env, 1))
             # the server retries a request that failed to serialize: the
             # retry sees A's redemption and finds the reward out of stock
-            with self.registry.cursor() as cr_b:
-                env_b = api.Environment(cr_b, SUPERUSER_ID, {})
-                try:
-                    self._redeem(env_b, 1)
-                    cr_b.commit()
-                    results["retry"] = "redeemed"
-                except UserError as error:
-                    cr_b.rollback()
-                    results["retry"] = str(error)
+            results["retry"] = attempt(self.registry, lambda env: self._redeem(env, 1))
 
-        try:
-            env_a = api.Environment(cr_a, SUPERUSER_ID, {})
-            self._redeem(env_a, 0)
-            thread = threading.Thread(target=redeem_b)
-            thread.start()
-            thread.join(timeout=2)
-            self.assertTrue(thread.is_alive(), "B waits for A's redemption")
-            cr_a.commit()
-            thread.join(timeout=30)
-            self.assertFalse(thread.is_alive())
-        finally:
-            cr_a.close()
-        self.assertIn(results["b"], ("SerializationFailure", "UserError"))
-        self.assertIn("out of stock", results["retry"])
+        race(self, lambda env: self._redeem(env, 0), redeem_b)
+        self.assertIsInstance(
+            results["b"], (psycopg2.errors.SerializationFailure, UserError)
+        )
+        self.assertIsInstance(results["retry"], UserError)
+        self.assertIn("out of stock", str(results["retry"]))
         with self.registry.cursor() as cr:
             cr.execute(
                 "SELECT count(*) FROM customer_coupon WHERE reward_id = %s",
