@@ -37,6 +37,9 @@
         "views/portal_templates.xml",
     ],
     "assets": {
+        "web.assets_frontend": [
+            "repeat_customer/static/src/js/portal_loyalty.js",
+        ],
         "web.assets_tests": [
             "repeat_customer/static/tests/tours/*.js",
         ],

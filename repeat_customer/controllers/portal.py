@@ -1,11 +1,19 @@
+import re
+import secrets
+
+import psycopg2.errors
+
 from odoo import http
 from odoo.exceptions import UserError
 from odoo.http import request
+from odoo.tools import formatLang
 
 from odoo.addons.portal.controllers.portal import CustomerPortal
 from odoo.addons.portal.controllers.portal import pager as portal_pager
 
 HISTORY_STEP = 10
+# the one-time token of a rendered redeem form
+TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 
 class LoyaltyPortal(CustomerPortal):
@@ -29,9 +37,29 @@ class LoyaltyPortal(CustomerPortal):
     def _prepare_home_portal_values(self, counters):
         values = super()._prepare_home_portal_values(counters)
         if "loyalty_points" in counters:
+            # any member has a loyalty page to see (tier, rewards, coupons),
+            # even with no points available
             membership = self._loyalty_membership()
-            values["loyalty_points"] = membership.points_balance if membership else 0
+            values["loyalty_points"] = (
+                max(membership.points_balance, 0)
+                + request.env["customer.coupon"]
+                .sudo()
+                .search_count(
+                    [("membership_id", "=", membership.id), ("state", "=", "issued")]
+                )
+                + 1
+                if membership
+                else 0
+            )
         return values
+
+    @staticmethod
+    def _loyalty_format_points(points, signed=False):
+        """Points as the backend prints them (1,300), in the user's language."""
+        text = formatLang(request.env, abs(points) if signed else points, digits=0)
+        if signed:
+            return ("+" if points >= 0 else "-") + text
+        return text
 
     def _loyalty_values(self, membership, page=1, **kwargs):
         entries = request.env["customer.point.entry"].sudo()
@@ -69,7 +97,11 @@ class LoyaltyPortal(CustomerPortal):
                 "tier_progress": max(min(progress, 100), 0),
                 "history": history,
                 "pager": pager,
-                "rewards": request.env["customer.reward"]._available_for(membership),
+                "rewards": request.env["customer.reward"]._available_for(
+                    membership, customer_facing=True
+                ),
+                "format_points": self._loyalty_format_points,
+                "redeem_token": lambda: secrets.token_urlsafe(24),
                 "coupons": coupons.filtered(
                     lambda c: c.card_id.active and c.card_id.points > 0
                 ),
@@ -115,12 +147,21 @@ class LoyaltyPortal(CustomerPortal):
         methods=["POST"],
         website=True,
     )
-    def portal_loyalty_redeem(self, reward_id=None, **kw):
+    def portal_loyalty_redeem(self, reward_id=None, token=None, **kw):
         """Redeem a reward for the logged-in customer (the form carries the
-        CSRF token, checked by the framework for every POST)."""
+        CSRF token, checked by the framework for every POST, and a one-time
+        token of its own: a form submitted twice redeems once)."""
         membership = self._loyalty_membership()
         if not membership:
             return request.redirect("/my/loyalty")
+        if not token or not TOKEN_PATTERN.match(str(token)):
+            return self._loyalty_error(
+                membership,
+                request.env._("This form has expired: please try again."),
+            )
+        done = self._loyalty_coupon_of_token(membership, token)
+        if done:
+            return request.redirect(f"/my/loyalty?redeemed={done.id}")
         reward = request.env["customer.reward"].sudo()
         if reward_id and str(reward_id).isdigit():
             reward = reward.browse(int(reward_id)).exists()
@@ -132,15 +173,53 @@ class LoyaltyPortal(CustomerPortal):
                 "This reward is a discount on an order: ask for it when you order."
             )
         else:
+            error = self._loyalty_customer_error(membership, reward)
+        if not error:
             try:
                 # a savepoint, so a refused redemption leaves nothing behind
                 with request.env.cr.savepoint():
                     coupon = reward._redeem(membership)
+                    coupon.portal_token = token
+                    coupon.flush_recordset(["portal_token"])
             except UserError as exc:
                 error = exc.args[0]
+            except psycopg2.errors.UniqueViolation:
+                # the same form, submitted at the same moment, redeemed first
+                return request.redirect("/my/loyalty")
         if error:
-            return request.render(
-                "repeat_customer.portal_my_loyalty",
-                self._loyalty_values(membership, error=error),
-            )
+            return self._loyalty_error(membership, error)
         return request.redirect(f"/my/loyalty?redeemed={coupon.id}")
+
+    def _loyalty_error(self, membership, error):
+        return request.render(
+            "repeat_customer.portal_my_loyalty",
+            self._loyalty_values(membership, error=error),
+        )
+
+    @staticmethod
+    def _loyalty_coupon_of_token(membership, token):
+        return (
+            request.env["customer.coupon"]
+            .sudo()
+            .search(
+                [("membership_id", "=", membership.id), ("portal_token", "=", token)],
+                limit=1,
+            )
+        )
+
+    def _loyalty_customer_error(self, membership, reward):
+        """Why the customer cannot redeem ``reward``, said to them (None: they
+        can); the ledger checks the balance again under its lock."""
+        reason = reward._unavailable_reason(membership, customer_facing=True)
+        if reason:
+            return reason
+        available = membership.points_balance
+        if available < reward.points_cost:
+            return request.env._(
+                "You have %(available)s points available, not enough for "
+                "%(reward)s (%(points)s points).",
+                available=self._loyalty_format_points(available),
+                reward=reward.name,
+                points=self._loyalty_format_points(reward.points_cost),
+            )
+        return None

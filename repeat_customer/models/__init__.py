@@ -18,3 +18,4 @@ from . import customer_reward
 from . import customer_coupon
 from . import customer_coupon_batch
 from . import mail_template
+from . import loyalty_card

@@ -152,8 +152,21 @@ class CustomerCoupon(models.Model):
         string="Mail",
         readonly=True,
     )
+    portal_token = fields.Char(
+        string="Portal Form Token",
+        readonly=True,
+        copy=False,
+        groups="base.group_system",
+        help="The one-time token of the portal form that redeemed this coupon: "
+        "the same form submitted twice redeems once.",
+    )
 
     _sql_constraints = [
+        (
+            "portal_token_uniq",
+            "unique(membership_id, portal_token)",
+            "A portal form redeems one reward.",
+        ),
         ("card_uniq", "unique(card_id)", "A coupon is issued only once."),
         (
             "batch_member_uniq",

@@ -1,7 +1,9 @@
 import ast
 
+import psycopg2
+
 from odoo import api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.osv import expression
 from odoo.tools import SQL
 
@@ -9,6 +11,24 @@ from odoo.tools import SQL
 # larger one is handed to its cron, which commits between chunks
 DEFAULT_ISSUE_CHUNK = 2000
 ISSUE_CHUNK_PARAM = "repeat_customer.coupon_issue_chunk"
+# bounds of a batch: coupons per customer, and days of validity
+MAX_PER_CUSTOMER = 100
+MAX_VALIDITY_DAYS = 3650
+
+
+def is_domain(value):
+    """Whether ``value`` has the shape of a domain: a list of operators and
+    (field, operator, value) conditions."""
+    return isinstance(value, list) and all(
+        item in ("&", "|", "!")
+        or (
+            isinstance(item, list | tuple)
+            and len(item) == 3
+            and (isinstance(item[0], str) or item[0] in (0, 1))
+            and isinstance(item[1], str)
+        )
+        for item in value
+    )
 
 
 class CustomerCouponBatch(models.Model):
@@ -97,16 +117,14 @@ class CustomerCouponBatch(models.Model):
         readonly=True,
         tracking=True,
     )
-    target_count = fields.Integer(
-        string="Customers", compute="_compute_preview", compute_sudo=True
-    )
+    # previewed as the user: the filter only counts what they may read
+    target_count = fields.Integer(string="Customers", compute="_compute_preview")
     to_issue_count = fields.Integer(
-        string="Coupons to Issue", compute="_compute_preview", compute_sudo=True
+        string="Coupons to Issue", compute="_compute_preview"
     )
     opted_out_count = fields.Integer(
         string="Opted Out of Mail",
         compute="_compute_preview",
-        compute_sudo=True,
         help="They receive their coupons but are not mailed.",
     )
     coupon_ids = fields.One2many("customer.coupon", "batch_id", string="Coupons")
@@ -123,18 +141,61 @@ class CustomerCouponBatch(models.Model):
                 raise ValidationError(
                     self.env._("Each customer must receive at least one coupon.")
                 )
+            if batch.per_customer_limit > MAX_PER_CUSTOMER:
+                raise ValidationError(
+                    self.env._(
+                        "A batch gives each customer at most %(maximum)s coupons "
+                        "(got %(value)s).",
+                        maximum=MAX_PER_CUSTOMER,
+                        value=batch.per_customer_limit,
+                    )
+                )
             if batch.validity_days < 0:
                 raise ValidationError(
                     self.env._("The validity of the coupons cannot be negative.")
                 )
+            if batch.validity_days > MAX_VALIDITY_DAYS:
+                raise ValidationError(
+                    self.env._(
+                        "The coupons are valid for at most %(maximum)s days "
+                        "(got %(value)s).",
+                        maximum=MAX_VALIDITY_DAYS,
+                        value=batch.validity_days,
+                    )
+                )
             batch._parsed_filter()
 
     def _parsed_filter(self):
+        """The members filter as a domain, checked by searching it as the
+        user: a filter on a field they may not read is refused."""
         self.ensure_one()
+        text = self.filter_domain or "[]"
         try:
-            domain = ast.literal_eval(self.filter_domain or "[]")
-            self.env["customer.membership"].sudo()._search(domain)
-        except (ValueError, SyntaxError, TypeError, KeyError) as error:
+            domain = ast.literal_eval(text)
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            domain = None
+        if not is_domain(domain):
+            raise ValidationError(
+                self.env._(
+                    "The members filter of %(batch)s is not a valid filter: it "
+                    "must be a list of conditions such as "
+                    "[('tier_id.name', '=', 'Gold')] (got %(filter)s).",
+                    batch=self.name,
+                    filter=text[:200],
+                )
+            )
+        try:
+            with self.env.cr.savepoint():
+                self.env["customer.membership"].search_count(domain, limit=1)
+        except AccessError:
+            raise
+        except (
+            ValueError,
+            TypeError,
+            KeyError,
+            AssertionError,
+            psycopg2.Error,
+        ) as error:
             raise ValidationError(
                 self.env._(
                     "The members filter of %(batch)s is not a valid filter: %(error)s",
@@ -159,10 +220,9 @@ class CustomerCouponBatch(models.Model):
         return expression.AND([base, target])
 
     def _target_query(self):
-        """SQL of the ids of the targeted members."""
-        memberships = (
-            self.env["customer.membership"].sudo().with_context(active_test=False)
-        )
+        """SQL of the ids of the targeted members, as the batch's user (the
+        issuing job runs as superuser on a filter its user saved)."""
+        memberships = self.env["customer.membership"].with_context(active_test=False)
         memberships.flush_model()
         return memberships._search(self._target_domain()).select("id")
 
@@ -201,7 +261,7 @@ class CustomerCouponBatch(models.Model):
         for batch in self:
             try:
                 target = batch._target_query()
-            except ValidationError:
+            except (ValidationError, AccessError):
                 batch.target_count = batch.to_issue_count = 0
                 batch.opted_out_count = 0
                 continue

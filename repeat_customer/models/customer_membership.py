@@ -4,7 +4,7 @@ import logging
 import numpy as np
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
 from ..tools import bgnbd
@@ -33,6 +33,17 @@ def pg_array(values):
     parses it in one go, far faster than the ARRAY[...] expression a Python
     list of 100 000 numbers becomes."""
     return "{" + ",".join("NULL" if v is None else repr(v) for v in values) + "}"
+
+
+# what a loyalty user may set on a membership; a manager also sets
+# MANAGER_FIELDS; everything else is the programme's own figures
+USER_FIELDS = frozenset({"marketing_opt_out"})
+CREATE_FIELDS = frozenset(
+    {"partner_id", "company_id", "join_date", "marketing_opt_out"}
+)
+MANAGER_FIELDS = frozenset(
+    {"join_date", "state", "tier_floor_id", "tier_floor_end_date"}
+)
 
 
 class CustomerMembership(models.Model):
@@ -349,6 +360,8 @@ class CustomerMembership(models.Model):
     # ------------------------------------------------------------------
     @api.model_create_multi
     def create(self, vals_list):
+        for vals in vals_list:
+            self._check_user_fields(vals, CREATE_FIELDS)
         partners = self.env["res.partner"]
         for vals in vals_list:
             if vals.get("partner_id"):
@@ -358,6 +371,33 @@ class CustomerMembership(models.Model):
         memberships._assign_member_numbers()
         memberships._refresh_figures()
         return memberships
+
+    @api.model
+    def _check_user_fields(self, vals, allowed):
+        """Refuse values a user may not set. Figures (statistics, scores,
+        segment, churn, balances, tier) are written by the programme's own
+        code only; a user sets the fields of ``allowed`` (and a loyalty
+        manager also those of ``MANAGER_FIELDS``), and the chatter's own."""
+        if self.env.su:
+            return
+        allowed = set(allowed) | set(self.env["mail.thread"]._fields)
+        allowed |= set(self.env["mail.activity.mixin"]._fields)
+        if self.env.user.has_group("repeat_customer.group_manager"):
+            allowed |= MANAGER_FIELDS
+        refused = sorted(set(vals) - allowed)
+        if refused:
+            raise AccessError(
+                self.env._(
+                    "These fields of a membership are set by the loyalty programme, "
+                    "not by hand: %(fields)s.",
+                    fields=", ".join(
+                        self._fields[fname].get_description(self.env)["string"]
+                        if fname in self._fields
+                        else fname
+                        for fname in refused
+                    ),
+                )
+            )
 
     def write(self, vals):
         if "partner_id" in vals or "company_id" in vals:
@@ -374,6 +414,7 @@ class CustomerMembership(models.Model):
             raise UserError(
                 self.env._("Only loyalty managers can set a member's tier floor.")
             )
+        self._check_user_fields(vals, USER_FIELDS)
         result = super().write(vals)
         if floor_changed:
             self._check_tier_floor()
@@ -516,10 +557,20 @@ class CustomerMembership(models.Model):
         return self.env["customer.coupon.batch"].action_open_for_memberships(self)
 
     def action_block(self):
+        self._check_manager(self.env._("Only loyalty managers can block a member."))
         self.write({"state": "blocked"})
 
     def action_activate(self):
+        self._check_manager(
+            self.env._("Only loyalty managers can reactivate a member.")
+        )
         self.write({"state": "active"})
+
+    def _check_manager(self, message):
+        if not (
+            self.env.su or self.env.user.has_group("repeat_customer.group_manager")
+        ):
+            raise AccessError(message)
 
     # ------------------------------------------------------------------
     # Enrolment

@@ -1,6 +1,9 @@
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
+from ..tools.numbers import in_bounds
+from .res_company import MAX_MULTIPLIER
+
 
 class CustomerPointRule(models.Model):
     _name = "customer.point.rule"
@@ -47,11 +50,15 @@ class CustomerPointRule(models.Model):
     @api.constrains("rule_type", "categ_id", "date_from", "date_to", "multiplier")
     def _check_rule(self):
         for rule in self:
-            if rule.multiplier <= 0:
+            if rule.multiplier <= 0 or not in_bounds(
+                rule.multiplier, 0, MAX_MULTIPLIER
+            ):
                 raise ValidationError(
                     self.env._(
-                        "The multiplier of rule %(rule)s must be above 0.",
+                        "The multiplier of rule %(rule)s must be above 0 and at "
+                        "most %(maximum)s.",
                         rule=rule.name,
+                        maximum=MAX_MULTIPLIER,
                     )
                 )
             if rule.rule_type == "category" and not rule.categ_id:

@@ -1,5 +1,7 @@
 from odoo import api, models
 
+from ..tools.numbers import refuse_non_finite
+
 
 class CustomerProgrammeMixin(models.AbstractModel):
     """Records that make up a company's loyalty programme (bonus rules,
@@ -11,11 +13,14 @@ class CustomerProgrammeMixin(models.AbstractModel):
 
     @api.model_create_multi
     def create(self, vals_list):
+        for vals in vals_list:
+            refuse_non_finite(self, vals)
         records = super().create(vals_list)
         self.env.registry.clear_cache()
         return records
 
     def write(self, vals):
+        refuse_non_finite(self, vals)
         result = super().write(vals)
         self.env.registry.clear_cache()
         return result

@@ -1,8 +1,10 @@
 from datetime import timedelta
 
-from odoo import Command, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
-from odoo.tools import SQL
+from odoo.tools import SQL, formatLang
+
+from ..tools.numbers import refuse_non_finite
 
 PERIOD_SELECTION = [
     ("total", "In total"),
@@ -118,6 +120,16 @@ class CustomerReward(models.Model):
             "The stock of a reward cannot be negative.",
         ),
     ]
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            refuse_non_finite(self, vals)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        refuse_non_finite(self, vals)
+        return super().write(vals)
 
     @api.constrains(
         "reward_type",
@@ -265,9 +277,12 @@ class CustomerReward(models.Model):
     # ------------------------------------------------------------------
     # Availability and redemption
     # ------------------------------------------------------------------
-    def _unavailable_reason(self, membership, today=None, counts=None):
+    def _unavailable_reason(
+        self, membership, today=None, counts=None, customer_facing=False
+    ):
         """Why ``membership`` cannot redeem this reward now (None: it can).
-        ``counts``: the rewards given this period, when already read."""
+        ``counts``: the rewards given this period, when already read;
+        ``customer_facing``: said to the customer (portal), not of them."""
         self.ensure_one()
         env = self.env
         today = today or env["customer.membership"]._company_today(self.company_id)
@@ -281,6 +296,8 @@ class CustomerReward(models.Model):
                 reward=self.name,
             )
         if membership.state != "active":
+            if customer_facing:
+                return env._("Your membership is blocked: please contact us.")
             return env._(
                 "The membership of %(customer)s is blocked.",
                 customer=membership.partner_id.display_name,
@@ -338,19 +355,14 @@ class CustomerReward(models.Model):
         self.ensure_one()
         reward = self.sudo()
         membership = membership.sudo()
-        if reward.reward_type == "discount":
-            if not order:
-                raise UserError(
-                    self.env._(
-                        "The reward %(reward)s is a discount on an order: redeem it "
-                        "on a quotation.",
-                        reward=reward.name,
-                    )
+        if reward.reward_type == "discount" and not order:
+            raise UserError(
+                self.env._(
+                    "The reward %(reward)s is a discount on an order: redeem it "
+                    "on a quotation.",
+                    reward=reward.name,
                 )
-            if order.state not in ("draft", "sent"):
-                raise UserError(
-                    self.env._("Rewards can only be redeemed on a quotation.")
-                )
+            )
         if order and order.company_id != reward.company_id:
             raise UserError(
                 self.env._(
@@ -358,6 +370,11 @@ class CustomerReward(models.Model):
                     reward=reward.name,
                 )
             )
+        if order:
+            # one customer's points never pay for another customer's order
+            order._loyalty_check_member(membership)
+        if reward.reward_type == "discount":
+            order._loyalty_check_quotation()
         if not membership.company_id.loyalty_points_enabled:
             raise UserError(
                 self.env._(
@@ -376,6 +393,12 @@ class CustomerReward(models.Model):
         reason = reward._unavailable_reason(membership)
         if reason:
             raise UserError(reason)
+        amount = 0.0
+        if reward.reward_type == "discount":
+            amount = order.currency_id.round(
+                reward.discount_amount * (order.currency_rate or 1.0)
+            )
+            order._loyalty_check_points_discounts(extra=amount)
         entry = self.env["customer.point.entry"]._post_redemption(
             membership,
             reward.points_cost,
@@ -398,36 +421,19 @@ class CustomerReward(models.Model):
                     }
                 ]
             )
-        amount = order.currency_id.round(
-            reward.discount_amount * (order.currency_rate or 1.0)
-        )
-        order.write(
-            {
-                "order_line": [
-                    Command.create(
-                        {
-                            "product_id": self.env.ref(
-                                "repeat_customer.product_points_discount"
-                            ).id,
-                            "name": self.env._(
-                                "Reward: %(reward)s (%(points)s points)",
-                                reward=reward.name,
-                                points=reward.points_cost,
-                            ),
-                            "product_uom_qty": 1.0,
-                            "price_unit": -amount,
-                            "tax_id": [Command.clear()],
-                            "loyalty_point_entry_id": entry.id,
-                            "sequence": 10000,
-                        }
-                    )
-                ]
-            }
+        order._loyalty_add_points_line(
+            entry,
+            amount,
+            self.env._(
+                "Reward: %(reward)s (%(points)s points)",
+                reward=reward.name,
+                points=formatLang(self.env, reward.points_cost, digits=0),
+            ),
         )
         return self.env["customer.coupon"]
 
     @api.model
-    def _available_for(self, membership):
+    def _available_for(self, membership, customer_facing=False):
         """The active rewards of the member's company, each with why it
         cannot be redeemed now (None when it can): [(reward, reason)]."""
         rewards = self.sudo().search(
@@ -439,7 +445,12 @@ class CustomerReward(models.Model):
         today = self.env["customer.membership"]._company_today(membership.company_id)
         counts = rewards._given_counts(today)
         return [
-            (reward, reward._unavailable_reason(membership, today, counts))
+            (
+                reward,
+                reward._unavailable_reason(
+                    membership, today, counts, customer_facing=customer_facing
+                ),
+            )
             for reward in rewards
         ]
 

@@ -6,6 +6,9 @@ from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.tools import SQL
 
+from ..tools.numbers import in_bounds
+from .res_company import MAX_MULTIPLIER, MAX_THRESHOLD
+
 REVIEW_STATE_PARAM = "repeat_customer.tier_review_state"
 
 
@@ -102,24 +105,33 @@ class CustomerTier(models.Model):
                         tier=tier.name,
                     )
                 )
-            if tier.threshold < 0:
+            if not in_bounds(tier.threshold, 0, MAX_THRESHOLD):
                 raise ValidationError(
                     self.env._(
-                        "The threshold of tier %(tier)s cannot be negative.",
+                        "The threshold of tier %(tier)s cannot be negative, and "
+                        "is at most %(maximum)s (got %(value)s).",
                         tier=tier.name,
+                        maximum=int(MAX_THRESHOLD),
+                        value=tier.threshold,
                     )
                 )
-            if tier.points_multiplier <= 0:
+            if tier.points_multiplier <= 0 or not in_bounds(
+                tier.points_multiplier, 0, MAX_MULTIPLIER
+            ):
                 raise ValidationError(
                     self.env._(
-                        "The points multiplier of tier %(tier)s must be above 0.",
+                        "The points multiplier of tier %(tier)s must be above 0 "
+                        "and at most %(maximum)s (got %(value)s).",
                         tier=tier.name,
+                        maximum=MAX_MULTIPLIER,
+                        value=tier.points_multiplier,
                     )
                 )
-            if tier.minimum_stay_days < 0:
+            if not in_bounds(tier.minimum_stay_days, 0, 3650):
                 raise ValidationError(
                     self.env._(
-                        "The minimum stay of tier %(tier)s cannot be negative.",
+                        "The minimum stay of tier %(tier)s cannot be negative, and "
+                        "is at most 3650 days.",
                         tier=tier.name,
                     )
                 )

@@ -1,7 +1,10 @@
+import math
 from itertools import pairwise
 
 from odoo import api, fields, models, tools
 from odoo.exceptions import ValidationError
+
+from ..tools.numbers import in_bounds, refuse_non_finite
 
 RFM_THRESHOLD_FIELDS = (
     "loyalty_rfm_recency_thresholds",
@@ -10,14 +13,34 @@ RFM_THRESHOLD_FIELDS = (
 )
 
 
+# what each numeric setting may be: beyond these, dates leave the calendar,
+# points leave PostgreSQL's integers, or nothing makes sense any more
+SETTING_BOUNDS = {
+    "loyalty_rfm_window_days": (1, 3650),
+    "loyalty_points_per_unit": (0, 1000),
+    "loyalty_points_pending_days": (0, 3650),
+    "loyalty_points_expiry_months": (1, 1200),
+    "loyalty_points_expiry_years": (1, 100),
+    "loyalty_points_expiry_warning_days": (0, 3650),
+    "loyalty_point_value": (0, 1_000_000),
+    "loyalty_points_max_redeem_percent": (0, 100),
+    "loyalty_tier_window_days": (1, 3650),
+}
+# an RFM or tier threshold (days, orders, points or an amount) is at most this
+MAX_THRESHOLD = 1e12
+# a tier or bonus rule multiplies points by at most this
+MAX_MULTIPLIER = 100
+
+
 def parse_thresholds(text):
     """Return the four numbers of a threshold setting such as ``"30,90,180,365"``.
 
-    Raise ``ValueError`` when the text does not hold exactly four numbers.
+    Raise ``ValueError`` when the text does not hold exactly four finite
+    numbers.
     """
     parts = [p.strip() for p in (text or "").replace(";", ",").split(",")]
     values = [float(p) for p in parts if p]
-    if len(values) != 4:
+    if len(values) != 4 or not all(math.isfinite(v) for v in values):
         raise ValueError(text)
     return values
 
@@ -217,19 +240,8 @@ class ResCompany(models.Model):
         "many days before today.",
     )
 
-    @api.constrains("loyalty_rfm_window_days")
-    def _check_loyalty_rfm_window_days(self):
-        for company in self:
-            if company.loyalty_rfm_window_days <= 0:
-                raise ValidationError(
-                    self.env._(
-                        "The RFM window of %(company)s must be a positive number of "
-                        "days.",
-                        company=company.name,
-                    )
-                )
-
     def write(self, vals):
+        refuse_non_finite(self, vals)
         result = super().write(vals)
         if {
             "loyalty_points_excluded_product_ids",
@@ -282,43 +294,28 @@ class ResCompany(models.Model):
             ),
         }
 
-    @api.constrains(
-        "loyalty_points_per_unit",
-        "loyalty_points_pending_days",
-        "loyalty_points_expiry_months",
-        "loyalty_points_expiry_years",
-        "loyalty_points_expiry_warning_days",
-        "loyalty_point_value",
-        "loyalty_points_max_redeem_percent",
-        "loyalty_tier_window_days",
-    )
-    def _check_loyalty_points_settings(self):
+    @api.constrains(*SETTING_BOUNDS)
+    def _check_loyalty_settings_bounds(self):
         for company in self:
             errors = []
-            if company.loyalty_points_per_unit < 0:
-                errors.append(self.env._("points per currency unit cannot be negative"))
-            if company.loyalty_points_pending_days < 0:
-                errors.append(self.env._("the return window cannot be negative"))
-            if company.loyalty_points_expiry_months < 1:
-                errors.append(self.env._("the validity must be at least one month"))
-            if company.loyalty_points_expiry_years < 1:
-                errors.append(
-                    self.env._("the validity must be at least one calendar year")
-                )
-            if company.loyalty_points_expiry_warning_days < 0:
-                errors.append(self.env._("the expiring-soon period cannot be negative"))
-            if company.loyalty_point_value < 0:
-                errors.append(self.env._("the value of a point cannot be negative"))
-            if not 0 <= company.loyalty_points_max_redeem_percent <= 100:
-                errors.append(
-                    self.env._("the maximum redemption must be between 0 and 100 %")
-                )
-            if company.loyalty_tier_window_days < 1:
-                errors.append(self.env._("the tier window must be at least one day"))
+            for fname, (low, high) in SETTING_BOUNDS.items():
+                if not in_bounds(company[fname], low, high):
+                    errors.append(
+                        self.env._(
+                            "%(setting)s must be from %(low)s to %(high)s "
+                            "(got %(value)s)",
+                            setting=company._fields[fname].get_description(self.env)[
+                                "string"
+                            ],
+                            low=low,
+                            high=high,
+                            value=company[fname],
+                        )
+                    )
             if errors:
                 raise ValidationError(
                     self.env._(
-                        "Loyalty points settings of %(company)s: %(errors)s.",
+                        "Loyalty settings of %(company)s: %(errors)s.",
                         company=company.name,
                         errors="; ".join(errors),
                     )
@@ -341,12 +338,17 @@ class ResCompany(models.Model):
                             value=text or "",
                         )
                     ) from None
-                if values[0] < 0 or any(lo >= hi for lo, hi in pairwise(values)):
+                if (
+                    values[0] < 0
+                    or values[-1] > MAX_THRESHOLD
+                    or any(lo >= hi for lo, hi in pairwise(values))
+                ):
                     raise ValidationError(
                         self.env._(
-                            "%(setting)s must be positive and strictly increasing "
-                            "(got %(value)s).",
+                            "%(setting)s must be positive, strictly increasing "
+                            "and at most %(maximum)s (got %(value)s).",
                             setting=label,
+                            maximum=int(MAX_THRESHOLD),
                             value=text,
                         )
                     )

@@ -1,4 +1,8 @@
-from odoo import fields, models
+from odoo import api, fields, models
+
+# checked against each other: written to the company in one write, so that
+# raising both in one save is not refused half-way
+CHURN_FIELDS = ("loyalty_churn_medium_threshold", "loyalty_churn_high_threshold")
 
 
 class ResConfigSettings(models.TransientModel):
@@ -81,3 +85,29 @@ class ResConfigSettings(models.TransientModel):
     loyalty_tier_window_days = fields.Integer(
         related="company_id.loyalty_tier_window_days", readonly=False
     )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        churn_list = [
+            {fname: vals.pop(fname) for fname in CHURN_FIELDS if fname in vals}
+            for vals in vals_list
+        ]
+        settings = super().create(vals_list)
+        for record, churn in zip(settings, churn_list, strict=True):
+            record._write_churn_thresholds(churn)
+        return settings
+
+    def write(self, vals):
+        churn = {fname: vals.pop(fname) for fname in CHURN_FIELDS if fname in vals}
+        result = super().write(vals)
+        for record in self:
+            record._write_churn_thresholds(churn)
+        return result
+
+    def _write_churn_thresholds(self, churn):
+        company = self.company_id
+        changed = {
+            fname: value for fname, value in churn.items() if company[fname] != value
+        }
+        if changed:
+            company.write(changed)

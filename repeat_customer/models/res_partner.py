@@ -1,5 +1,9 @@
 from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
+
+# the figures of the current company's membership are read as the user, per
+# user: a salesperson sees those of their own customers only
+AS_USER = {"compute_sudo": False, "depends_context": ("company", "uid")}
 
 
 class ResPartner(models.Model):
@@ -20,64 +24,82 @@ class ResPartner(models.Model):
         help="Used for birthday bonuses and greetings of the loyalty programme.",
     )
     loyalty_tier_id = fields.Many2one(
-        related="loyalty_membership_id.tier_id", string="Loyalty Tier"
+        related="loyalty_membership_id.tier_id", **AS_USER, string="Loyalty Tier"
     )
     loyalty_points_balance = fields.Integer(
-        related="loyalty_membership_id.points_balance", string="Points Available"
+        related="loyalty_membership_id.points_balance",
+        **AS_USER,
+        string="Points Available",
     )
     loyalty_points_pending = fields.Integer(
-        related="loyalty_membership_id.points_pending", string="Points Pending"
+        related="loyalty_membership_id.points_pending",
+        **AS_USER,
+        string="Points Pending",
     )
     loyalty_points_expiring_soon = fields.Integer(
         related="loyalty_membership_id.points_expiring_soon",
+        **AS_USER,
         string="Points Expiring Soon",
     )
     loyalty_points_expiring_date = fields.Date(
-        related="loyalty_membership_id.points_expiring_date", string="Next Expiry"
+        related="loyalty_membership_id.points_expiring_date",
+        **AS_USER,
+        string="Next Expiry",
     )
     loyalty_segment_id = fields.Many2one(
-        related="loyalty_membership_id.segment_id", string="Segment"
+        related="loyalty_membership_id.segment_id", **AS_USER, string="Segment"
     )
     loyalty_segment_color = fields.Integer(
-        related="loyalty_membership_id.segment_id.color"
+        related="loyalty_membership_id.segment_id.color", **AS_USER
     )
     loyalty_churn_risk = fields.Selection(
-        related="loyalty_membership_id.churn_risk", string="Churn Risk"
+        related="loyalty_membership_id.churn_risk", **AS_USER, string="Churn Risk"
     )
     loyalty_rfm_score = fields.Char(
-        related="loyalty_membership_id.rfm_score", string="RFM"
+        related="loyalty_membership_id.rfm_score", **AS_USER, string="RFM"
     )
     loyalty_churn_probability = fields.Float(
-        related="loyalty_membership_id.churn_probability", string="Churn Probability"
+        related="loyalty_membership_id.churn_probability",
+        **AS_USER,
+        string="Churn Probability",
     )
     loyalty_expected_purchases_90d = fields.Float(
         related="loyalty_membership_id.expected_purchases_90d",
+        **AS_USER,
         string="Expected Purchases (90 days)",
     )
     loyalty_first_order_date = fields.Date(
-        related="loyalty_membership_id.first_order_date", string="First Purchase"
+        related="loyalty_membership_id.first_order_date",
+        **AS_USER,
+        string="First Purchase",
     )
     loyalty_last_order_date = fields.Date(
-        related="loyalty_membership_id.last_order_date", string="Last Purchase"
+        related="loyalty_membership_id.last_order_date",
+        **AS_USER,
+        string="Last Purchase",
     )
     loyalty_order_count = fields.Integer(
-        related="loyalty_membership_id.order_count", string="Orders"
+        related="loyalty_membership_id.order_count", **AS_USER, string="Orders"
     )
     loyalty_currency_id = fields.Many2one(
-        related="loyalty_membership_id.currency_id", string="Loyalty Currency"
+        related="loyalty_membership_id.currency_id",
+        **AS_USER,
+        string="Loyalty Currency",
     )
     loyalty_total_spent = fields.Monetary(
         related="loyalty_membership_id.total_spent",
+        **AS_USER,
         string="Total Spent",
         currency_field="loyalty_currency_id",
     )
     loyalty_average_order_value = fields.Monetary(
         related="loyalty_membership_id.average_order_value",
+        **AS_USER,
         string="Average Basket",
         currency_field="loyalty_currency_id",
     )
 
-    @api.depends_context("company")
+    @api.depends_context("company", "uid")
     @api.depends("commercial_partner_id")
     def _compute_loyalty_membership_id(self):
         memberships_model = self.env["customer.membership"]
@@ -146,9 +168,21 @@ class ResPartner(models.Model):
     def action_loyalty_enrol(self):
         """Enrol the customer by hand in the current company's programme."""
         self.ensure_one()
-        membership = self.env["customer.membership"]._enrol_partners(
-            self.env.company, self
-        )
+        memberships_model = self.env["customer.membership"]
+        memberships_model.check_access("create")
+        # the enrolment inserts by SQL, which the record rules do not see: a
+        # salesperson may enrol their own customers only, so the new
+        # membership must pass the rules of creating it, or nothing is kept
+        with self.env.cr.savepoint():
+            membership = memberships_model._enrol_partners(self.env.company, self)
+            if not membership or not membership.has_access("create"):
+                raise AccessError(
+                    self.env._(
+                        "%(customer)s is not one of your customers: ask their "
+                        "salesperson or a loyalty manager to enrol them.",
+                        customer=self.commercial_partner_id.display_name,
+                    )
+                )
         membership._refresh_figures(full=True)
         return {
             "type": "ir.actions.act_window",

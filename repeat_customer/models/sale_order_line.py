@@ -1,7 +1,17 @@
 from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 
 PROTECTED_FIELDS = {"product_id", "product_uom_qty", "price_unit", "discount"}
+# line fields whose change can move an order past its points discount cap
+AMOUNT_FIELDS = {
+    "product_id",
+    "product_uom_qty",
+    "price_unit",
+    "discount",
+    "tax_id",
+    "display_type",
+    "loyalty_point_entry_id",
+}
 
 
 class SaleOrderLine(models.Model):
@@ -22,10 +32,34 @@ class SaleOrderLine(models.Model):
             SaleOrderLine, self.filtered(lambda line: not line.loyalty_point_entry_id)
         )._compute_price_unit()
 
-    def write(self, vals):
-        if PROTECTED_FIELDS & set(vals) and not self.env.context.get(
-            "sale_write_from_compute"
+    def _loyalty_refuse_link(self):
+        """Only the programme's own code, as superuser, links a line to the
+        ledger: a user who could set or clear the link would free any ledger
+        line (removing the line reverses it) or turn a discount into money."""
+        raise AccessError(
+            self.env._(
+                "A points discount line is added by Redeem Points or Redeem "
+                "Reward and removed as a whole; its link to the points ledger "
+                "cannot be set or changed."
+            )
+        )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        if not self.env.su and any(
+            vals.get("loyalty_point_entry_id") for vals in vals_list
         ):
+            self._loyalty_refuse_link()
+        lines = super().create(vals_list)
+        lines.order_id._loyalty_check_points_discounts()
+        return lines
+
+    def write(self, vals):
+        if "loyalty_point_entry_id" in vals and not self.env.su:
+            entry_id = vals["loyalty_point_entry_id"] or False
+            if any(line.loyalty_point_entry_id.id != entry_id for line in self):
+                self._loyalty_refuse_link()
+        if PROTECTED_FIELDS & set(vals):
             for line in self.filtered("loyalty_point_entry_id"):
                 for fname in PROTECTED_FIELDS & set(vals):
                     new = line._fields[fname].convert_to_record(
@@ -39,13 +73,28 @@ class SaleOrderLine(models.Model):
                                 "again."
                             )
                         )
-        return super().write(vals)
+        result = super().write(vals)
+        if AMOUNT_FIELDS & set(vals):
+            self.order_id._loyalty_check_points_discounts()
+        return result
+
+    def unlink(self):
+        # checked on what remains, before anything is deleted
+        self.order_id._loyalty_check_points_discounts(removed=self)
+        return super().unlink()
 
     @api.ondelete(at_uninstall=False)
     def _unlink_reverse_redemption(self):
-        """Removing a points discount line gives its points back."""
-        entries = self.sudo().loyalty_point_entry_id.filtered(
-            lambda e: not e.reversal_ids
-        )
+        """Removing a points discount line gives its points back. Only a
+        redemption posted for this very order is reversed."""
+        entries = self.env["customer.point.entry"]
+        for line in self.sudo().filtered("loyalty_point_entry_id"):
+            entry = line.loyalty_point_entry_id
+            if (
+                entry.kind == "redeem"
+                and entry.sale_order_id == line.order_id
+                and not entry.reversal_ids
+            ):
+                entries |= entry
         if entries:
             self.env["customer.point.entry"].sudo()._reverse(entries)

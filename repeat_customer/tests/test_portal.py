@@ -1,4 +1,5 @@
 import re
+import secrets
 
 from odoo.tests import HttpCase, new_test_user, tagged
 
@@ -50,7 +51,23 @@ class TestLoyaltyPortal(HttpCase):
         cls.coupon_b = cls.reward._redeem(cls.member_b)
 
     def _csrf(self, html):
-        return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+        # a form's field, or the page's own (every page carries one)
+        found = re.search(r'name="csrf_token" value="([^"]+)"', html) or re.search(
+            r'csrf_token["\']?:\s*"([^"]+)"', html
+        )
+        return found.group(1)
+
+    def _form(self, html, **data):
+        """What the first redeem form of ``html`` posts: its CSRF token and
+        its one-time token (a fresh one when the page shows no form, as
+        when points are missing)."""
+        token = re.search(r'name="token" value="([^"]+)"', html)
+        return {
+            "reward_id": self.reward.id,
+            "csrf_token": self._csrf(html),
+            "token": token.group(1) if token else secrets.token_urlsafe(24),
+            **data,
+        }
 
     def _balance(self, membership):
         membership.invalidate_recordset()
@@ -98,9 +115,7 @@ class TestLoyaltyPortal(HttpCase):
         self.assertEqual(response.status_code, 400)
         self.assertEqual(self._balance(self.member_a), 400)
         response = self.url_open(
-            "/my/loyalty/redeem",
-            data={"reward_id": self.reward.id, "csrf_token": self._csrf(html)},
-            allow_redirects=False,
+            "/my/loyalty/redeem", data=self._form(html), allow_redirects=False
         )
         self.assertEqual(response.status_code, 303)
         self.assertRegex(response.headers["Location"], r"/my/loyalty\?redeemed=\d+$")
@@ -116,13 +131,13 @@ class TestLoyaltyPortal(HttpCase):
         self.assertIn("Reward redeemed", shown)
         self.assertIn(new.code, shown)
         # not enough points left: a clear message, nothing written
-        self.url_open(
-            "/my/loyalty/redeem",
-            data={"reward_id": self.reward.id, "csrf_token": self._csrf(shown)},
-        )
+        shown = self.url_open("/my/loyalty/redeem", data=self._form(shown)).text
         response = self.url_open(
             "/my/loyalty/redeem",
-            data={"reward_id": self.reward.id, "csrf_token": self._csrf(shown)},
+            data={
+                **self._form(self.url_open("/my/loyalty").text),
+                "reward_id": self.reward.id,
+            },
         )
         self.assertIn("not enough", response.text)
         self.assertEqual(self._balance(self.member_a), 0)
@@ -134,11 +149,61 @@ class TestLoyaltyPortal(HttpCase):
         )
         # a reward that does not exist (or another company's): refused
         response = self.url_open(
-            "/my/loyalty/redeem",
-            data={"reward_id": 999999, "csrf_token": self._csrf(shown)},
+            "/my/loyalty/redeem", data=self._form(shown, reward_id=999999)
         )
         self.assertIn("This reward does not exist.", response.text)
         self.assertEqual(self._balance(self.member_b), 577)
+
+    def test_double_submit_redeems_once(self):
+        """Issue 9, item 6: the same rendered form posted twice (a double
+        click on Confirm) spends the points once and shows the one coupon."""
+        self.authenticate("loyal_b", "loyal_b")
+        html = self.url_open("/my/loyalty").text
+        self.assertIn("o_loyalty_redeem_form", html, "its button disables on submit")
+        form = self._form(html)
+        first = self.url_open("/my/loyalty/redeem", data=form, allow_redirects=False)
+        second = self.url_open("/my/loyalty/redeem", data=form, allow_redirects=False)
+        self.assertEqual(first.status_code, 303)
+        self.assertEqual(second.headers["Location"], first.headers["Location"])
+        self.assertEqual(self._balance(self.member_b), 377)
+        coupons = self.env["customer.coupon"].search(
+            [("membership_id", "=", self.member_b.id)]
+        )
+        self.assertEqual(len(coupons), 2)
+        # a form without its token is refused, nothing spent
+        response = self.url_open(
+            "/my/loyalty/redeem",
+            data={"reward_id": self.reward.id, "csrf_token": self._csrf(html)},
+        )
+        self.assertIn("This form has expired", response.text)
+        self.assertEqual(self._balance(self.member_b), 377)
+
+    def test_home_entry_and_figures_as_the_backend_prints_them(self):
+        """The portal home keeps the loyalty entry for a member with no
+        points available; points print with thousands separators; no
+        "0 pending points" sentence; errors speak to the customer."""
+        Entry = self.env["customer.point.entry"]
+        Entry._post_adjustment(self.member_b, -577, "spent elsewhere")
+        self.authenticate("loyal_b", "loyal_b")
+        counters = self.make_jsonrpc_request(
+            "/my/counters", {"counters": ["loyalty_points"]}
+        )
+        self.assertGreater(counters["loyalty_points"], 0)
+        html = self.url_open("/my").text
+        self.assertIn("/repeat_customer/static/src/img/loyalty.svg", html)
+        html = self.url_open("/my/loyalty").text
+        self.assertNotIn("0 more points become", html)
+        self.assertIn("No points are waiting", html)
+        Entry._post_adjustment(self.member_b, 1300, "welcome back")
+        html = self.url_open("/my/loyalty").text
+        self.assertIn(">1,300<", html)
+        self.assertIn("+1,300", html)
+        Entry._post_adjustment(self.member_b, -1200, "spent")
+        response = self.url_open(
+            "/my/loyalty/redeem", data=self._form(self.url_open("/my/loyalty").text)
+        )
+        self.assertIn("You have 100 points available, not enough", response.text)
+        self.assertNotIn("Portal Bo", response.text.split("o_loyalty_error")[1][:300])
 
     def test_page_in_chinese(self):
         self.env["res.lang"]._activate_lang("zh_CN")

@@ -602,13 +602,11 @@ class TestCouponSecurity(RewardsCase):
         )
         with self.assertRaisesRegex(UserError, "Only loyalty managers"):
             my_coupon.with_user(salesman).action_cancel()
-        # another salesperson's customer cannot be redeemed for
-        wizard = (
-            self.env["customer.reward.redeem.wizard"]
-            .with_user(salesman)
-            .create({"membership_id": theirs.id, "reward_id": self.reward.id})
-        )
+        # another salesperson's customer cannot be redeemed for (the wizard
+        # refuses their membership as soon as it is passed in)
         with self.assertRaises(AccessError):
-            wizard.action_redeem()
+            self.env["customer.reward.redeem.wizard"].with_user(salesman).create(
+                {"membership_id": theirs.id, "reward_id": self.reward.id}
+            ).action_redeem()
         theirs.invalidate_recordset()
         self.assertEqual(theirs.points_balance, 300)

@@ -1,1 +1,2 @@
 from . import bgnbd
+from . import numbers

@@ -1,8 +1,15 @@
+import math
+
 from odoo.exceptions import UserError
 
+# PostgreSQL's integer columns hold at most 2**31 - 1
+MAX_INTEGER = 2**31 - 1
 
-def whole_number(env, vals, fname, label):
-    """Turn ``vals[fname]`` into an int, or refuse it with a clear message."""
+
+def whole_number(env, vals, fname, label, maximum=MAX_INTEGER):
+    """Turn ``vals[fname]`` into an int, or refuse it with a clear message:
+    text that is no number, ``nan``, ``inf``, fractions and numbers beyond
+    ``maximum`` (in absolute value) are refused."""
     if fname not in vals:
         return
     value = vals[fname]
@@ -12,7 +19,7 @@ def whole_number(env, vals, fname, label):
         number = float(str(value).strip())
     except ValueError:
         number = None
-    if number is None or number != int(number):
+    if number is None or not math.isfinite(number) or number != int(number):
         raise UserError(
             env._(
                 "%(field)s must be a whole number of points (got %(value)s).",
@@ -20,4 +27,23 @@ def whole_number(env, vals, fname, label):
                 value=value,
             )
         )
+    if abs(number) > maximum:
+        raise UserError(
+            env._(
+                "%(field)s cannot be more than %(maximum)s (got %(value)s).",
+                field=label,
+                maximum=maximum,
+                value=value,
+            )
+        )
     vals[fname] = int(number)
+
+
+def check_readable(env, model, record_id):
+    """Refuse a wizard input the user may not read (an id passed over RPC):
+    the wizard shows figures of it that it computes as superuser."""
+    if not record_id:
+        return
+    if not isinstance(record_id, int) or isinstance(record_id, bool):
+        raise UserError(env._("Invalid record reference."))
+    env[model].browse(record_id).check_access("read")

@@ -1,7 +1,7 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
-from ._common import whole_number
+from ._common import check_readable, whole_number
 
 
 class CustomerPointAdjustWizard(models.TransientModel):
@@ -32,7 +32,13 @@ class CustomerPointAdjustWizard(models.TransientModel):
     def create(self, vals_list):
         for vals in vals_list:
             whole_number(self.env, vals, "points", self.env._("Points"))
+            check_readable(self.env, "customer.membership", vals.get("membership_id"))
         return super().create(vals_list)
+
+    def write(self, vals):
+        whole_number(self.env, vals, "points", self.env._("Points"))
+        check_readable(self.env, "customer.membership", vals.get("membership_id"))
+        return super().write(vals)
 
     def action_apply(self):
         self.ensure_one()

@@ -1,5 +1,7 @@
 from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
+
+from ._common import check_readable
 
 
 class CustomerRewardRedeemWizard(models.TransientModel):
@@ -31,6 +33,28 @@ class CustomerRewardRedeemWizard(models.TransientModel):
     coupon_id = fields.Many2one("customer.coupon", string="Coupon", readonly=True)
     coupon_code = fields.Char(related="coupon_id.code", string="Coupon Code")
     coupon_expiration_date = fields.Date(related="coupon_id.expiration_date")
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            self._check_inputs(vals)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self._check_inputs(vals)
+        return super().write(vals)
+
+    def _check_inputs(self, vals):
+        """The wizard shows the member's balance and the coupon's code, read
+        as superuser: the user must be allowed to read what they pass in,
+        and the coupon is set by the redemption only."""
+        if vals.get("coupon_id") and not self.env.su:
+            raise AccessError(
+                self.env._("The coupon of a redemption is set by the redemption.")
+            )
+        check_readable(self.env, "customer.membership", vals.get("membership_id"))
+        check_readable(self.env, "sale.order", vals.get("order_id"))
+        check_readable(self.env, "customer.reward", vals.get("reward_id"))
 
     @api.depends("order_id")
     def _compute_membership_id(self):
@@ -66,7 +90,8 @@ class CustomerRewardRedeemWizard(models.TransientModel):
         coupon = self.reward_id._redeem(self.membership_id, order=self.order_id)
         if not coupon:
             return {"type": "ir.actions.act_window_close"}
-        self.coupon_id = coupon
+        # sudo: the coupon field is closed to users (see _check_inputs)
+        self.sudo().coupon_id = coupon
         # show the code: the salesperson gives it to the customer, or applies
         # it on the quotation with the standard coupon flow
         return {
