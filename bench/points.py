@@ -324,8 +324,8 @@ class Bench(OdooBench):
         )
         with self.env() as env:
             company = self.company(env)
-            self.tz = env["customer.membership"]._company_tz(company)
-            self.today = env["customer.membership"]._company_today(company)
+            self.tz = company._loyalty_tz()
+            self.today = company._loyalty_today()
 
     # ------------------------------------------------------------------
     # helpers

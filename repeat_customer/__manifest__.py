@@ -31,6 +31,7 @@
         "wizards/customer_reward_redeem_wizard_views.xml",
         "views/customer_segment_views.xml",
         "views/customer_rfm_snapshot_views.xml",
+        "views/customer_segment_size_views.xml",
         "views/res_partner_views.xml",
         "views/res_config_settings_views.xml",
         "views/menus.xml",

@@ -1,6 +1,8 @@
 import logging
 import secrets
 
+from psycopg2.extras import Json
+
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
@@ -17,12 +19,6 @@ ORIGIN_SELECTION = [
     ("batch", "Coupon batch"),
     ("tier", "Tier reward"),
 ]
-
-
-def new_code():
-    """A coupon code from the operating system's cryptographic source."""
-    body = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-    return f"{CODE_PREFIX}{body}"
 
 
 class CustomerCoupon(models.Model):
@@ -197,11 +193,18 @@ class CustomerCoupon(models.Model):
     # Issuing
     # ------------------------------------------------------------------
     @api.model
+    def _generate_code(self):
+        """A new coupon code, from the operating system's cryptographic
+        source (the policy an addon overrides for codes of its own)."""
+        body = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+        return f"{CODE_PREFIX}{body}"
+
+    @api.model
     def _new_codes(self, count):
         """``count`` coupon codes that no coupon of the database uses."""
         codes = set()
         while len(codes) < count:
-            wanted = {new_code() for _ in range(count - len(codes))} - codes
+            wanted = {self._generate_code() for _ in range(count - len(codes))} - codes
             self.env.cr.execute(
                 SQL("SELECT code FROM loyalty_card WHERE code = ANY(%s)", list(wanted))
             )
@@ -257,9 +260,7 @@ class CustomerCoupon(models.Model):
                 )
             company = membership.company_id
             if company not in today_per_company:
-                today_per_company[company] = self.env[
-                    "customer.membership"
-                ]._company_today(company)
+                today_per_company[company] = company._loyalty_today()
             today = today_per_company[company]
             validity = vals.get("validity_days") or 0
             card_vals.append(
@@ -353,7 +354,10 @@ class CustomerCoupon(models.Model):
                 UPDATE customer_coupon c
                    SET state = 'used', used_count = 1, redemption_rate = 100,
                        order_id = o.id,
-                       used_date = o.date_order::date,
+                       -- the day of the order in its company's time zone
+                       used_date = (o.date_order AT TIME ZONE 'UTC'
+                                    AT TIME ZONE (%(tz)s::jsonb
+                                                  ->> o.company_id::text))::date,
                        order_amount = round(
                            (o.amount_untaxed / COALESCE(NULLIF(o.currency_rate, 0), 1)
                            )::numeric, 2)
@@ -363,6 +367,7 @@ class CustomerCoupon(models.Model):
                    AND o.state = 'sale' AND c.state IN ('issued', 'expired')
                 """,
                 ids=orders.ids,
+                tz=Json({str(c.id): c._loyalty_tz() for c in orders.company_id}),
             )
         )
         touched = self.env.cr.rowcount
@@ -370,7 +375,8 @@ class CustomerCoupon(models.Model):
             SQL(
                 """
                 UPDATE customer_coupon c
-                   SET state = CASE WHEN c.expiration_date < CURRENT_DATE
+                   SET state = CASE WHEN c.expiration_date < (%(todays)s::jsonb
+                                             ->> c.company_id::text)::date
                                     THEN 'expired' ELSE 'issued' END,
                        used_count = 0, redemption_rate = 0,
                        order_id = NULL, used_date = NULL, order_amount = 0
@@ -379,6 +385,7 @@ class CustomerCoupon(models.Model):
                    AND o.state = 'cancel'
                 """,
                 ids=orders.ids,
+                todays=Json(orders.company_id._loyalty_todays()),
             )
         )
         if touched or self.env.cr.rowcount:
@@ -448,6 +455,8 @@ class CustomerCoupon(models.Model):
         """Mark the coupons past their expiry date as expired, one batch per
         call; return how many are left."""
         limit = self.env["customer.point.entry"]._batch_size()
+        # each company's coupons expire after its own today
+        todays = Json(self.env["res.company"].sudo().search([])._loyalty_todays())
         self.flush_model()
         self.env.cr.execute(
             SQL(
@@ -455,16 +464,25 @@ class CustomerCoupon(models.Model):
                 UPDATE customer_coupon SET state = 'expired'
                  WHERE id IN (SELECT id FROM customer_coupon
                                WHERE state = 'issued'
-                                 AND expiration_date < CURRENT_DATE
-                               ORDER BY id LIMIT %s)
+                                 AND expiration_date < (%(todays)s::jsonb
+                                                        ->> company_id::text)::date
+                               ORDER BY id LIMIT %(limit)s)
                 """,
-                limit,
+                todays=todays,
+                limit=limit,
             )
         )
         done = self.env.cr.rowcount
         self.env.cr.execute(
-            "SELECT count(*) FROM customer_coupon "
-            "WHERE state = 'issued' AND expiration_date < CURRENT_DATE"
+            SQL(
+                """
+                SELECT count(*) FROM customer_coupon
+                 WHERE state = 'issued'
+                   AND expiration_date < (%(todays)s::jsonb
+                                          ->> company_id::text)::date
+                """,
+                todays=todays,
+            )
         )
         remaining = self.env.cr.fetchone()[0]
         self.invalidate_model(["state"])

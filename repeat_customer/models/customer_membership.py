@@ -2,6 +2,7 @@ import json
 import logging
 
 import numpy as np
+from psycopg2.extras import Json
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
@@ -258,21 +259,19 @@ class CustomerMembership(models.Model):
             SQL("ALTER TABLE customer_membership SET (fillfactor = %s)", FILLFACTOR)
         )
 
-    @api.depends("last_order_date")
-    @api.depends_context("tz")
+    @api.depends("last_order_date", "company_id")
     def _compute_recency_days(self):
-        today = fields.Date.context_today(self)
+        todays = {company: company._loyalty_today() for company in self.company_id}
         for membership in self:
             membership.recency_days = (
-                (today - membership.last_order_date).days
+                (todays[membership.company_id] - membership.last_order_date).days
                 if membership.last_order_date
                 else False
             )
 
     @api.depends("point_entry_ids", "company_id")
-    @api.depends_context("tz")
     def _compute_points_expiring(self):
-        today = fields.Date.context_today(self)
+        todays = Json(self.company_id._loyalty_todays())
         rows = {}
         if self.ids:
             self.env["customer.point.entry"].flush_model()
@@ -281,15 +280,18 @@ class CustomerMembership(models.Model):
                     """
                     SELECT e.membership_id, min(e.expiry_date),
                            sum(e.remaining_points) FILTER (
-                               WHERE e.expiry_date <= %(today)s::date
+                               WHERE e.expiry_date <= (%(todays)s::jsonb
+                                     ->> e.company_id::text)::date
                                      + c.loyalty_points_expiry_warning_days)
                       FROM customer_point_entry e
                       JOIN res_company c ON c.id = e.company_id
                      WHERE e.membership_id = ANY(%(ids)s) AND e.state = 'available'
-                       AND e.remaining_points > 0 AND e.expiry_date >= %(today)s
+                       AND e.remaining_points > 0
+                       AND e.expiry_date >= (%(todays)s::jsonb
+                                             ->> e.company_id::text)::date
                      GROUP BY e.membership_id
                     """,
-                    today=today,
+                    todays=todays,
                     ids=self.ids,
                 )
             )
@@ -304,7 +306,7 @@ class CustomerMembership(models.Model):
         and ``= 0``."""
         if value not in (0, False) or operator not in (">", "!=", "="):
             raise UserError(self.env._("Search expiring points with > 0 or = 0 only."))
-        today = fields.Date.context_today(self)
+        todays = Json(self.env["res.company"].sudo().search([])._loyalty_todays())
         self.env["customer.point.entry"].flush_model()
         self.env.cr.execute(
             SQL(
@@ -313,11 +315,13 @@ class CustomerMembership(models.Model):
                   FROM customer_point_entry e
                   JOIN res_company c ON c.id = e.company_id
                  WHERE e.state = 'available' AND e.remaining_points > 0
-                   AND e.expiry_date >= %(today)s
-                   AND e.expiry_date <= %(today)s::date
+                   AND e.expiry_date >= (%(todays)s::jsonb
+                                         ->> e.company_id::text)::date
+                   AND e.expiry_date <= (%(todays)s::jsonb
+                                         ->> e.company_id::text)::date
                                         + c.loyalty_points_expiry_warning_days
                 """,
-                today=today,
+                todays=todays,
             )
         )
         ids = [row[0] for row in self.env.cr.fetchall()]
@@ -599,7 +603,7 @@ class CustomerMembership(models.Model):
                        SELECT 1 FROM customer_membership m
                         WHERE m.partner_id = cp.id AND m.company_id = %(company)s)
                 """,
-                today=fields.Date.context_today(self),
+                today=company._loyalty_today(),
                 ids=commercial_ids,
                 company=company.id,
             ),
@@ -704,7 +708,7 @@ class CustomerMembership(models.Model):
                  WHERE %(not_member)s AND first.day IS NOT NULL
                 """,
                 company=company.id,
-                tz=self._company_tz(company),
+                tz=company._loyalty_tz(),
                 not_member=not_member,
             )
         return len(self._insert_memberships(company, select))
@@ -712,16 +716,6 @@ class CustomerMembership(models.Model):
     # ------------------------------------------------------------------
     # Statistics
     # ------------------------------------------------------------------
-    @api.model
-    def _company_tz(self, company):
-        return company.partner_id.tz or "UTC"
-
-    @api.model
-    def _company_today(self, company):
-        return fields.Date.context_today(
-            self.with_context(tz=self._company_tz(company))
-        )
-
     @api.model
     def _purchases_query(self, company):
         """SQL of the purchases of the members in the temporary batch ``mem``.
@@ -756,7 +750,7 @@ class CustomerMembership(models.Model):
                AND so.state = 'sale'
             """,
             company=company.id,
-            tz=self._company_tz(company),
+            tz=company._loyalty_tz(),
         )
 
     @api.model
@@ -768,7 +762,7 @@ class CustomerMembership(models.Model):
         """
         if not membership_ids:
             return
-        today = self._company_today(company)
+        today = company._loyalty_today()
         window_start = fields.Date.subtract(today, days=company.loyalty_rfm_window_days)
         self.env.cr.execute(
             SQL(
@@ -867,7 +861,7 @@ class CustomerMembership(models.Model):
                  WHERE company_id = %(company)s AND order_count > 0
                 """,
                 q=QUANTILES,
-                today=self._company_today(company),
+                today=company._loyalty_today(),
                 company=company.id,
             )
         )
@@ -929,7 +923,7 @@ class CustomerMembership(models.Model):
         """
         if not membership_ids:
             return []
-        today = self._company_today(company)
+        today = company._loyalty_today()
         ids = list(membership_ids)
         fit_ids, churn, expected = [], [], []
         if params:
@@ -1071,7 +1065,7 @@ class CustomerMembership(models.Model):
     def _churn_inputs(self, company, condition):
         """Return ids and BG/NBD (x, t_x, T) arrays of the buying members of
         ``company`` matching ``condition``."""
-        today = self._company_today(company)
+        today = company._loyalty_today()
         self.env.cr.execute(
             SQL(
                 """
@@ -1147,7 +1141,7 @@ class CustomerMembership(models.Model):
         """
         if not changes:
             return
-        today = self._company_today(company)
+        today = company._loyalty_today()
         self.env.cr.execute(
             SQL(
                 """
@@ -1282,6 +1276,7 @@ class CustomerMembership(models.Model):
         while ids := self._next_batch(company, last_id, batch_size):
             self._score_batch(company, ids, cutpoints, params)
             last_id = ids[-1]
+        self.env["customer.segment.size"]._record_sizes(company)
         self.invalidate_model()
         self.env["res.company"].invalidate_model()
 
@@ -1361,6 +1356,7 @@ class CustomerMembership(models.Model):
                 )
                 state["last_id"] = ids[-1]
             else:
+                self.env["customer.segment.size"]._record_sizes(company)
                 state["company_ids"].pop(0)
                 state.update(step="enrol", last_id=0)
 

@@ -1,7 +1,5 @@
 import logging
 
-from dateutil.relativedelta import relativedelta
-
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
@@ -18,21 +16,6 @@ KIND_SELECTION = [
     ("adjust", "Adjustment"),
     ("reverse", "Reversal"),
 ]
-
-
-def points_expiry_date(company, earn_date):
-    """The last day on which points earned on ``earn_date`` can be spent, per
-    the company's expiry policy (None: they never expire)."""
-    policy = company.loyalty_points_expiry_policy
-    if policy == "months":
-        return earn_date + relativedelta(months=company.loyalty_points_expiry_months)
-    if policy == "year_end":
-        return earn_date.replace(
-            year=earn_date.year + company.loyalty_points_expiry_years - 1,
-            month=12,
-            day=31,
-        )
-    return None
 
 
 class CustomerPointEntry(models.Model):
@@ -111,7 +94,13 @@ class CustomerPointEntry(models.Model):
         string="Sales Order",
         index="btree_not_null",
         readonly=True,
-        ondelete="restrict",
+        ondelete="set null",
+    )
+    sale_order_name = fields.Char(
+        string="Deleted Order",
+        readonly=True,
+        help="The number of the sales order of this line, kept when the order "
+        "(cancelled, its points reversed) was deleted.",
     )
     reward_id = fields.Many2one(
         "customer.reward",
@@ -287,6 +276,8 @@ class CustomerPointEntry(models.Model):
                 entry.origin = entry.credit_note_id.name
             elif entry.sale_order_id:
                 entry.origin = entry.sale_order_id.name
+            elif entry.sale_order_name:
+                entry.origin = entry.sale_order_name
             elif entry.kind == "adjust":
                 entry.origin = self.env._("Manual adjustment")
             elif entry.kind == "expire":
@@ -690,7 +681,7 @@ class CustomerPointEntry(models.Model):
         if not entries:
             return self.browse()
         self._lock_memberships(entries.membership_id.ids)
-        date = date or fields.Date.context_today(self)
+        todays = {company: company._loyalty_today() for company in entries.company_id}
         vals_list = []
         for entry in entries:
             points = (amounts or {}).get(entry.id, abs(entry.points))
@@ -705,7 +696,7 @@ class CustomerPointEntry(models.Model):
                     "state": entry.state,
                     "available_date": entry.available_date,
                     "release_rule": entry.release_rule,
-                    "date": date,
+                    "date": date or todays[entry.company_id],
                     "remaining_points": 0,
                     "sale_order_id": entry.sale_order_id.id,
                     "credit_note_id": credit_note.id if credit_note else False,
@@ -777,7 +768,7 @@ class CustomerPointEntry(models.Model):
         """
         membership = membership.sudo()
         self._lock_memberships(membership.ids)
-        date = fields.Date.context_today(self)
+        date = membership.company_id._loyalty_today()
         if points < 0:
             available = self._ledger_balances(membership.ids)[membership.id][0]
             if -points > available:
@@ -791,7 +782,7 @@ class CustomerPointEntry(models.Model):
                     )
                 )
         if points > 0 and expiry_date is None:
-            expiry_date = points_expiry_date(membership.company_id, date)
+            expiry_date = membership.company_id._loyalty_points_expiry_date(date)
         entry = self.sudo().create(
             {
                 "membership_id": membership.id,
@@ -843,7 +834,7 @@ class CustomerPointEntry(models.Model):
                 "kind": "redeem",
                 "points": -points,
                 "state": "available",
-                "date": fields.Date.context_today(self),
+                "date": membership.company_id._loyalty_today(),
                 "remaining_points": 0,
                 "sale_order_id": order.id if order else False,
                 "reward_id": reward.id if reward else False,
@@ -870,9 +861,6 @@ class CustomerPointEntry(models.Model):
     # Daily jobs
     # ------------------------------------------------------------------
     @api.model
-    def _company_today(self, company):
-        return self.env["customer.membership"]._company_today(company)
-
     @api.model
     def _date_pending_lines(self, company, today):
         """Give a release date to the pending points waiting for a delivery
@@ -1065,7 +1053,7 @@ class CustomerPointEntry(models.Model):
         """Lines still to release, or members with points still to expire."""
         total = 0
         for company in companies:
-            today = self._company_today(company)
+            today = company._loyalty_today()
             if kind == "release":
                 query = SQL(
                     """
@@ -1102,7 +1090,7 @@ class CustomerPointEntry(models.Model):
         companies = self.env["res.company"].sudo().search([])
         done = 0
         for company in companies:
-            today = self._company_today(company)
+            today = company._loyalty_today()
             self._date_pending_lines(company, today)
             done = self._release_batch(company, today, self._batch_size())
             if done:
@@ -1122,7 +1110,7 @@ class CustomerPointEntry(models.Model):
         done = 0
         for company in companies:
             done = self._expire_batch(
-                company, self._company_today(company), self._batch_size()
+                company, company._loyalty_today(), self._batch_size()
             )
             if done:
                 break

@@ -226,10 +226,7 @@ class CustomerReward(models.Model):
         self.env["customer.point.entry"].flush_model()
         self.env["customer.coupon"].flush_model()
         starts = {
-            reward.id: reward._period_start(
-                today
-                or self.env["customer.membership"]._company_today(reward.company_id)
-            )
+            reward.id: reward._period_start(today or reward.company_id._loyalty_today())
             for reward in self
         }
         self.env.cr.execute(
@@ -285,7 +282,7 @@ class CustomerReward(models.Model):
         ``customer_facing``: said to the customer (portal), not of them."""
         self.ensure_one()
         env = self.env
-        today = today or env["customer.membership"]._company_today(self.company_id)
+        today = today or self.company_id._loyalty_today()
         if not self.active:
             return env._(
                 "The reward %(reward)s is no longer offered.", reward=self.name
@@ -442,7 +439,7 @@ class CustomerReward(models.Model):
                 ("points_cost", ">", 0),
             ]
         )
-        today = self.env["customer.membership"]._company_today(membership.company_id)
+        today = membership.company_id._loyalty_today()
         counts = rewards._given_counts(today)
         return [
             (

@@ -15,7 +15,8 @@ class CustomerSegment(models.Model):
 
     name = fields.Char(required=True, translate=True)
     code = fields.Char(
-        help="Technical key of a shipped segment, used by automations.",
+        help="Technical key of a shipped segment, which keeps it recognisable "
+        "when its name is translated or renamed.",
     )
     sequence = fields.Integer(
         default=10,

@@ -221,7 +221,7 @@ class CustomerTier(models.Model):
         changes_model = self.env["customer.tier.change"].sudo()
         if not membership_ids:
             return changes_model
-        today = today or self.env["customer.membership"]._company_today(company)
+        today = today or company._loyalty_today()
         ladder = company._loyalty_programme()["tiers"]
         if not ladder:
             if not review:

@@ -1,6 +1,8 @@
 import math
 from itertools import pairwise
 
+from dateutil.relativedelta import relativedelta
+
 from odoo import api, fields, models, tools
 from odoo.exceptions import ValidationError
 
@@ -249,6 +251,39 @@ class ResCompany(models.Model):
         } & set(vals):
             self.env.registry.clear_cache()
         return result
+
+    def _loyalty_tz(self):
+        """The company's time zone (its address's), UTC when it has none."""
+        self.ensure_one()
+        return self.partner_id.tz or "UTC"
+
+    def _loyalty_today(self):
+        """Today in the company's time zone: the day of every loyalty job,
+        figure and date the programme writes for this company."""
+        self.ensure_one()
+        return fields.Date.context_today(self.with_context(tz=self._loyalty_tz()))
+
+    def _loyalty_points_expiry_date(self, earn_date):
+        """The last day on which points earned on ``earn_date`` can be spent,
+        per the company's expiry policy (None: they never expire). The policy
+        an addon overrides for an expiry rule of its own."""
+        self.ensure_one()
+        policy = self.loyalty_points_expiry_policy
+        if policy == "months":
+            return earn_date + relativedelta(months=self.loyalty_points_expiry_months)
+        if policy == "year_end":
+            return earn_date.replace(
+                year=earn_date.year + self.loyalty_points_expiry_years - 1,
+                month=12,
+                day=31,
+            )
+        return None
+
+    def _loyalty_todays(self):
+        """{company id: its today} of these companies, as text, for SQL that
+        covers several companies (``(%(todays)s::jsonb ->> company_id::text)
+        ::date``)."""
+        return {str(company.id): str(company._loyalty_today()) for company in self}
 
     @tools.ormcache("self.id")
     def _loyalty_programme(self):

@@ -21,7 +21,7 @@ class ResPartner(models.Model):
     )
     birth_date = fields.Date(
         string="Birthday",
-        help="Used for birthday bonuses and greetings of the loyalty programme.",
+        help="Used by the loyalty programme's birthday-month points bonus rules.",
     )
     loyalty_tier_id = fields.Many2one(
         related="loyalty_membership_id.tier_id", **AS_USER, string="Loyalty Tier"

@@ -5,8 +5,6 @@ from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL, float_compare, float_round, formatLang
 
-from .customer_point_entry import points_expiry_date
-
 ROUNDING_METHODS = {"down": "DOWN", "half": "HALF-UP", "up": "UP"}
 # earned lines not reversed by a cancellation: an order holding one must not
 # earn again
@@ -215,9 +213,37 @@ class SaleOrder(models.Model):
             "context": {"default_order_id": self.id},
         }
 
+    def unlink(self):
+        """Odoo deletes quotations and cancelled orders. A quotation's points
+        discounts go first (their points are given back); the ledger lines of
+        a cancelled order, already reversed, keep the order's number."""
+        quotations = self.filtered(lambda o: o.state in ("draft", "sent"))
+        quotations.order_line.filtered("loyalty_point_entry_id").unlink()
+        self._loyalty_keep_order_names()
+        return super().unlink()
+
+    def _loyalty_keep_order_names(self):
+        """Write the orders' numbers on their ledger lines before the orders
+        go (the lines' link is then cleared by the database)."""
+        if self.ids:
+            self.env.cr.execute(
+                SQL(
+                    """
+                    UPDATE customer_point_entry e
+                       SET sale_order_name = o.name
+                      FROM sale_order o
+                     WHERE o.id = e.sale_order_id AND o.id = ANY(%s)
+                    """,
+                    self.ids,
+                )
+            )
+            self.env["customer.point.entry"].invalidate_model(["sale_order_name"])
+
     @api.ondelete(at_uninstall=False)
     def _unlink_except_loyalty_points(self):
-        if self.sudo().loyalty_point_entry_ids:
+        # a confirmed order is never deleted (Odoo refuses it too): its
+        # points must be reversed by cancelling it first
+        if self.filtered(lambda o: o.state == "sale").sudo().loyalty_point_entry_ids:
             raise UserError(
                 self.env._(
                     "Loyalty points were earned or redeemed on this order: cancel "
@@ -269,7 +295,7 @@ class SaleOrder(models.Model):
         """The order's date in its company's time zone; for a quotation,
         today, as confirming it will date it today."""
         self.ensure_one()
-        tz = self.env["customer.membership"]._company_tz(self.company_id)
+        tz = self.company_id._loyalty_tz()
         when = None if self.state in ("draft", "sent") else self.date_order
         return fields.Date.context_today(self.with_context(tz=tz), when)
 
@@ -377,10 +403,7 @@ class SaleOrder(models.Model):
         for order_id, product_id, path, subtotal in cr.fetchall():
             lines[order_id].append((product_id, path or "", subtotal or 0.0))
         companies = self.env["res.company"].browse({row[1] for row in orders})
-        tz_by_company = {
-            company.id: self.env["customer.membership"]._company_tz(company)
-            for company in companies
-        }
+        tz_by_company = {company.id: company._loyalty_tz() for company in companies}
         inputs = {}
         for (
             order_id,
@@ -515,7 +538,7 @@ class SaleOrder(models.Model):
                 continue
             company = data["company"]
             if company.id not in today_by_company:
-                today_by_company[company.id] = entries_model._company_today(company)
+                today_by_company[company.id] = company._loyalty_today()
             release = company.loyalty_points_release
             available_date = None
             if release == "confirm":
@@ -533,7 +556,7 @@ class SaleOrder(models.Model):
                     "state": "available" if available else "pending",
                     "release_rule": release,
                     "available_date": available_date,
-                    "expiry_date": points_expiry_date(company, data["date"]),
+                    "expiry_date": company._loyalty_points_expiry_date(data["date"]),
                     "remaining_points": data["points"],
                     "date": data["date"],
                     "sale_order_id": order_id,

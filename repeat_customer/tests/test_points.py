@@ -7,7 +7,6 @@ from odoo import Command, fields
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import Form, new_test_user, tagged
 
-from ..models.customer_point_entry import points_expiry_date
 from .common import RepeatCustomerCase
 
 
@@ -472,20 +471,23 @@ class TestExpiry(PointsCase):
         company = self.company
         earned = fields.Date.to_date("2026-03-15")
         company.loyalty_points_expiry_policy = "never"
-        self.assertIsNone(points_expiry_date(company, earned))
+        self.assertIsNone(company._loyalty_points_expiry_date(earned))
         company.loyalty_points_expiry_policy = "months"
         company.loyalty_points_expiry_months = 6
         self.assertEqual(
-            points_expiry_date(company, earned), fields.Date.to_date("2026-09-15")
+            company._loyalty_points_expiry_date(earned),
+            fields.Date.to_date("2026-09-15"),
         )
         company.loyalty_points_expiry_policy = "year_end"
         company.loyalty_points_expiry_years = 1
         self.assertEqual(
-            points_expiry_date(company, earned), fields.Date.to_date("2026-12-31")
+            company._loyalty_points_expiry_date(earned),
+            fields.Date.to_date("2026-12-31"),
         )
         company.loyalty_points_expiry_years = 2
         self.assertEqual(
-            points_expiry_date(company, earned), fields.Date.to_date("2027-12-31")
+            company._loyalty_points_expiry_date(earned),
+            fields.Date.to_date("2027-12-31"),
         )
 
     def test_release_cron_in_batches_resumes(self):

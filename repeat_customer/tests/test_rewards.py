@@ -9,7 +9,6 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import Form, new_test_user, tagged
 from odoo.tools import mute_logger
 
-from ..models import customer_coupon
 from .common import coupon_program_vals
 from .test_points import PointsCase
 
@@ -363,7 +362,9 @@ class TestCouponUse(RewardsCase):
         # a code already in the database is drawn again, not reused
         taken = self.reward._redeem(self._member(self.customer, 500)).code
         draws = iter([taken, "RC" + "A" * 16])
-        with patch.object(customer_coupon, "new_code", lambda: next(draws)):
+        with patch.object(
+            type(self.Coupon), "_generate_code", lambda self: next(draws)
+        ):
             self.assertEqual(self.Coupon._new_codes(1), ["RC" + "A" * 16])
 
 

@@ -49,7 +49,8 @@ class CustomerPointAdjustWizard(models.TransientModel):
         reason = (self.reason or "").strip()
         if not reason:
             raise UserError(self.env._("A points adjustment needs a reason."))
-        if self.expiry_date and self.expiry_date < fields.Date.context_today(self):
+        today = self.membership_id.company_id._loyalty_today()
+        if self.expiry_date and self.expiry_date < today:
             raise UserError(self.env._("The validity of the points is already over."))
         membership = self.membership_id
         entry = self.env["customer.point.entry"]._post_adjustment(

@@ -1,0 +1,16 @@
+from odoo import models
+
+
+class BasePartnerMergeAutomaticWizard(models.TransientModel):
+    """Odoo's *Merge Contacts*: the customers' memberships are merged too
+    (as Odoo's own ``loyalty`` merges their cards)."""
+
+    _inherit = "base.partner.merge.automatic.wizard"
+
+    def _update_foreign_keys(self, src_partners, dst_partner):
+        # sudo: merging contacts is a right of its own (Odoo checks it); the
+        # memberships follow the contacts whoever may see them
+        memberships = self.env["customer.membership"].sudo()
+        survivors = memberships._merge_partners(src_partners, dst_partner)
+        super()._update_foreign_keys(src_partners, dst_partner)
+        survivors._merge_recompute()
