@@ -12,5 +12,6 @@ class BasePartnerMergeAutomaticWizard(models.TransientModel):
         # memberships follow the contacts whoever may see them
         memberships = self.env["customer.membership"].sudo()
         survivors = memberships._merge_partners(src_partners, dst_partner)
-        super()._update_foreign_keys(src_partners, dst_partner)
+        result = super()._update_foreign_keys(src_partners, dst_partner)
         survivors._merge_recompute()
+        return result
