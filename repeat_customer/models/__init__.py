@@ -5,7 +5,6 @@ from . import customer_membership
 from . import customer_membership_merge
 from . import customer_rfm_snapshot
 from . import customer_segment_size
-from . import customer_demo_generator
 from . import res_partner
 from . import sale_order
 from . import sale_order_line

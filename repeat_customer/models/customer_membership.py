@@ -570,6 +570,15 @@ class CustomerMembership(models.Model):
         )
         self.write({"state": "active"})
 
+    @api.model
+    def _demo_generate(self, customer_count=520, seed=2024):
+        """Load the demo customers and their history (called by the demo
+        data only). The generator is imported here, so that it never loads
+        in the registry of a production database."""
+        from ..demo.demo_generator import DemoGenerator  # noqa: PLC0415
+
+        return DemoGenerator(self.env)._generate_demo_data(customer_count, seed)
+
     def _check_manager(self, message):
         if not (
             self.env.su or self.env.user.has_group("repeat_customer.group_manager")

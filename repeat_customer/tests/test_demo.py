@@ -41,8 +41,7 @@ class TestDemoData(RepeatCustomerCase):
             ]
         )
         tiers[1:].write({"reward_id": gift.id})
-        generator = self.env["customer.demo.generator"]
-        self.assertTrue(generator._generate_demo_data(customer_count=520))
+        self.assertTrue(self.Membership._demo_generate(customer_count=520))
         memberships = self.Membership.search([("company_id", "=", self.company.id)])
         self.assertGreaterEqual(len(memberships), 500)
         segments = self.env["customer.segment"].search([])
@@ -104,4 +103,4 @@ class TestDemoData(RepeatCustomerCase):
         )
         self.assertEqual(voucher.coupon_count, redeemed)
         # a second call is a no-op: the demo exists
-        self.assertFalse(generator._generate_demo_data(customer_count=520))
+        self.assertFalse(self.Membership._demo_generate(customer_count=520))

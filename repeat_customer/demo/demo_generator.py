@@ -3,7 +3,7 @@ import random
 import time
 from datetime import date, timedelta
 
-from odoo import Command, api, fields, models
+from odoo import Command, fields
 
 _logger = logging.getLogger(__name__)
 
@@ -123,11 +123,14 @@ CUSTOMER_PROFILES = [
 ]
 
 
-class CustomerDemoGenerator(models.AbstractModel):
-    _name = "customer.demo.generator"
-    _description = "Loyalty Demo Data Generator"
+class DemoGenerator:
+    """The demo data of the addon: imported only when the demo data loads
+    (``customer.membership._demo_generate``), never with the registry of a
+    production database."""
 
-    @api.model
+    def __init__(self, env):
+        self.env = env
+
     def _generate_demo_data(self, customer_count=520, seed=2024):
         """Create demo products, salespeople, customers and two years of orders.
 
@@ -143,7 +146,8 @@ class CustomerDemoGenerator(models.AbstractModel):
         rng = random.Random(seed)
         company = self.env.company
         env = (
-            self.with_company(company)
+            self.env["res.company"]
+            .with_company(company)
             .with_context(
                 tracking_disable=True,
                 mail_create_nolog=True,
@@ -153,7 +157,7 @@ class CustomerDemoGenerator(models.AbstractModel):
             )
             .env
         )
-        generator = self.with_env(env)
+        generator = DemoGenerator(env)
         products = generator._demo_create_products()
         salespeople = generator._demo_create_salespeople(company)
         customers = generator._demo_create_customers(rng, customer_count, salespeople)
@@ -182,7 +186,6 @@ class CustomerDemoGenerator(models.AbstractModel):
     # ------------------------------------------------------------------
     # Master data
     # ------------------------------------------------------------------
-    @api.model
     def _demo_register_xmlids(self, records_by_name):
         self.env["ir.model.data"]._update_xmlids(
             [
@@ -195,7 +198,6 @@ class CustomerDemoGenerator(models.AbstractModel):
             ]
         )
 
-    @api.model
     def _demo_create_products(self):
         """Create the demo products; return them with their selling weights."""
         products = self.env["product.product"].create(
@@ -229,7 +231,6 @@ class CustomerDemoGenerator(models.AbstractModel):
             for spec, product in zip(DEMO_PRODUCTS, products, strict=True)
         ]
 
-    @api.model
     def _demo_create_salespeople(self, company):
         groups = self.env.ref("sales_team.group_sale_salesman")
         groups |= self.env.ref("repeat_customer.group_user", raise_if_not_found=False)
@@ -255,7 +256,6 @@ class CustomerDemoGenerator(models.AbstractModel):
         )
         return users
 
-    @api.model
     def _demo_person(self, rng, used_emails, domain="example.com"):
         """Return (name, email, mobile) of a random Chinese person."""
         surname, surname_py = rng.choice(SURNAMES)
@@ -270,7 +270,6 @@ class CustomerDemoGenerator(models.AbstractModel):
         )
         return surname + given, email, mobile
 
-    @api.model
     def _demo_create_customers(self, rng, customer_count, salespeople):
         """Create the customers, each given a profile from CUSTOMER_PROFILES.
 
@@ -338,7 +337,6 @@ class CustomerDemoGenerator(models.AbstractModel):
             plan["user"] = partner.user_id.id
         return plans
 
-    @api.model
     def _demo_profile_list(self, customer_count):
         """Spread ``customer_count`` over the profiles (largest remainder)."""
         total = sum(profile[1] for profile in CUSTOMER_PROFILES)
@@ -358,7 +356,6 @@ class CustomerDemoGenerator(models.AbstractModel):
     # ------------------------------------------------------------------
     # Orders
     # ------------------------------------------------------------------
-    @api.model
     def _demo_purchase_days(self, rng, profile):
         """Days ago of the purchases of a customer of ``profile``, oldest first."""
         _segment, _percent, last_range, count_range, gap_range = profile
@@ -375,7 +372,6 @@ class CustomerDemoGenerator(models.AbstractModel):
             days.append(days[-1] + gap)
         return sorted(min(day, HISTORY_DAYS) for day in days)[::-1]
 
-    @api.model
     def _demo_order_lines(self, rng, products, plan, order_date):
         """Order lines of one order of the customer of ``plan``."""
         key = "business" if plan["business"] else "private"
@@ -412,7 +408,6 @@ class CustomerDemoGenerator(models.AbstractModel):
             lines.append(Command.create(line_vals))
         return lines
 
-    @api.model
     def _demo_order_vals(self, rng, products, plan, days_ago, now):
         order_date = now.replace(
             hour=rng.randint(1, 12), minute=rng.randint(0, 59), second=0
@@ -431,7 +426,6 @@ class CustomerDemoGenerator(models.AbstractModel):
             "order_line": self._demo_order_lines(rng, products, plan, order_date),
         }
 
-    @api.model
     def _demo_create_orders(self, rng, customers, products):
         """Create, confirm, back-date and partly cancel the demo orders.
 
@@ -484,7 +478,6 @@ class CustomerDemoGenerator(models.AbstractModel):
         to_cancel._action_cancel()
         return len(confirmed) + len(quotations)
 
-    @api.model
     def _demo_subscribe_customers(self, orders):
         """Subscribe the customers to their orders, one call per customer.
 
@@ -495,7 +488,6 @@ class CustomerDemoGenerator(models.AbstractModel):
                 partner.ids
             )
 
-    @api.model
     def _demo_back_date(self, back_dates):
         """Give the confirmed orders their historical dates.
 
@@ -507,7 +499,6 @@ class CustomerDemoGenerator(models.AbstractModel):
             orders_model.browse(order_id).date_order = date_order
         self.env.flush_all()
 
-    @api.model
     def _demo_set_birthdays(self, partners, seed):
         """Give two thirds of the individual customers a birthday (with their
         own random generator, so the order history does not depend on it)."""
@@ -518,7 +509,6 @@ class CustomerDemoGenerator(models.AbstractModel):
                     rng.randint(1960, 2004), rng.randint(1, 12), rng.randint(1, 28)
                 )
 
-    @api.model
     def _demo_points_history(self, company, partners):
         """Earn the points of the demo history at the orders' dates, let the
         daily jobs run (release, expiry), place members in their tier and
@@ -568,7 +558,6 @@ class CustomerDemoGenerator(models.AbstractModel):
                 redeemed += 1
         self._demo_rewards(company, memberships)
 
-    @api.model
     def _demo_rewards(self, company, memberships):
         """Coupons: the tier welcome gifts owed, rewards redeemed by members
         with points (a few used on confirmed orders), a win-back batch to the
@@ -654,7 +643,6 @@ class CustomerDemoGenerator(models.AbstractModel):
             entries._post_adjustment(membership, 1800, self.env._("Welcome points"))
             rewards[:1]._redeem(membership)
 
-    @api.model
     def _demo_set_join_dates(self, company, partners):
         """Date the demo memberships from the customers' first purchase."""
         memberships = self.env["customer.membership"].search(
