@@ -17,35 +17,15 @@ class TestAttacks(RewardsCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        company = [(6, 0, cls.company.ids)]
-        cls.li_na = new_test_user(
-            cls.env,
-            login="rc_li_na",
-            groups="sales_team.group_sale_salesman",
-            company_id=cls.company.id,
-            company_ids=company,
-        )
-        cls.chen_wei = new_test_user(
-            cls.env,
-            login="rc_chen_wei",
-            groups="sales_team.group_sale_salesman",
-            company_id=cls.company.id,
-            company_ids=company,
-        )
-        cls.manager = new_test_user(
-            cls.env,
-            login="rc_attack_manager",
-            groups="repeat_customer.group_manager,sales_team.group_sale_manager",
-            company_id=cls.company.id,
-            company_ids=company,
+        cls.li_na = cls._user("rc_li_na", "sales_team.group_sale_salesman")
+        cls.chen_wei = cls._user("rc_chen_wei", "sales_team.group_sale_salesman")
+        cls.manager = cls._user(
+            "rc_attack_manager",
+            "repeat_customer.group_manager,sales_team.group_sale_manager",
         )
         # a loyalty manager who is no accountant
-        cls.loyalty_manager = new_test_user(
-            cls.env,
-            login="rc_loyalty_manager",
-            groups="repeat_customer.group_manager",
-            company_id=cls.company.id,
-            company_ids=company,
+        cls.loyalty_manager = cls._user(
+            "rc_loyalty_manager", "repeat_customer.group_manager"
         )
         cls.customer.user_id = cls.li_na
         cls.victim = cls._partner("Zhao Lei", user_id=cls.chen_wei.id)
@@ -60,6 +40,16 @@ class TestAttacks(RewardsCase):
                 "reward_type": "discount",
                 "discount_amount": 20.0,
             }
+        )
+
+    @classmethod
+    def _user(cls, login, groups):
+        return new_test_user(
+            cls.env,
+            login=login,
+            groups=groups,
+            company_id=cls.company.id,
+            company_ids=[(6, 0, cls.company.ids)],
         )
 
     def _as(self, user, records):
