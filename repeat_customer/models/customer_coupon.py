@@ -14,6 +14,13 @@ CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
 CODE_LENGTH = 16  # 30^16 ≈ 2^78 possible codes
 CODE_PREFIX = "RC"
 
+# coupon mails rendered per call of the mailing job (rendering costs about
+# 30 ms a mail), and coupons marked expired per call of the expiry job
+MAIL_BATCH_PARAM = "repeat_customer.coupon_mail_batch_size"
+DEFAULT_MAIL_BATCH = 500
+EXPIRY_BATCH_PARAM = "repeat_customer.coupon_expiry_batch_size"
+DEFAULT_EXPIRY_BATCH = 50000
+
 ORIGIN_SELECTION = [
     ("reward", "Reward redeemed with points"),
     ("batch", "Coupon batch"),
@@ -26,6 +33,7 @@ class CustomerCoupon(models.Model):
     programme, and what became of it: used on which order, for how much."""
 
     _name = "customer.coupon"
+    _inherit = ["customer.job.mixin"]
     _description = "Loyalty Coupon Issued"
     _order = "issue_date desc, id desc"
     _rec_name = "code"
@@ -441,20 +449,20 @@ class CustomerCoupon(models.Model):
     def _cron_send_coupon_mails(self):
         """Mail the coupons issued by batches and tier rewards, one chunk per
         call; return how many are left."""
-        limit = self.env["customer.coupon.batch"]._chunk_size() // 4 or 1
+        limit = self._job_batch_size(MAIL_BATCH_PARAM, DEFAULT_MAIL_BATCH)
         coupons = self.sudo().search(
             [("mail_state", "=", "to_send")], order="id", limit=limit
         )
         coupons._send_coupon_mails()
         remaining = self.sudo().search_count([("mail_state", "=", "to_send")])
-        self.env["ir.cron"]._notify_progress(done=len(coupons), remaining=remaining)
+        self._job_progress(len(coupons), remaining)
         return remaining
 
     @api.model
     def _cron_expire_coupons(self):
         """Mark the coupons past their expiry date as expired, one batch per
         call; return how many are left."""
-        limit = self.env["customer.point.entry"]._batch_size()
+        limit = self._job_batch_size(EXPIRY_BATCH_PARAM, DEFAULT_EXPIRY_BATCH)
         # each company's coupons expire after its own today
         todays = Json(self.env["res.company"].sudo().search([])._loyalty_todays())
         self.flush_model()
@@ -486,5 +494,5 @@ class CustomerCoupon(models.Model):
         )
         remaining = self.env.cr.fetchone()[0]
         self.invalidate_model(["state"])
-        self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
+        self._job_progress(done, remaining)
         return remaining

@@ -38,7 +38,7 @@ class CustomerCouponBatch(models.Model):
     per-customer limit."""
 
     _name = "customer.coupon.batch"
-    _inherit = ["mail.thread"]
+    _inherit = ["mail.thread", "customer.job.mixin"]
     _description = "Loyalty Coupon Batch"
     _order = "id desc"
     _check_company_auto = True
@@ -304,11 +304,7 @@ class CustomerCouponBatch(models.Model):
     # ------------------------------------------------------------------
     @api.model
     def _chunk_size(self):
-        value = self.env["ir.config_parameter"].sudo().get_param(ISSUE_CHUNK_PARAM)
-        try:
-            return max(int(value), 1) if value else DEFAULT_ISSUE_CHUNK
-        except ValueError:
-            return DEFAULT_ISSUE_CHUNK
+        return self._job_batch_size(ISSUE_CHUNK_PARAM, DEFAULT_ISSUE_CHUNK)
 
     def _lock(self):
         """Serialize the issuing of a batch. The row is rewritten, not only
@@ -393,16 +389,14 @@ class CustomerCouponBatch(models.Model):
         coupons are still to issue."""
         batch = self.sudo().search([("state", "=", "running")], limit=1, order="id")
         if not batch:
-            self.env["ir.cron"]._notify_progress(done=0, remaining=0)
+            self._job_progress(done=0, remaining=0)
             return 0
         chunk = self._chunk_size()
         remaining = batch._issue_chunk(chunk)
         if not remaining:
             batch.state = "done"
         others = self.sudo().search_count([("state", "=", "running")])
-        self.env["ir.cron"]._notify_progress(
-            done=chunk, remaining=remaining + (others and 1)
-        )
+        self._job_progress(done=chunk, remaining=remaining + (others and 1))
         return remaining
 
     def action_view_coupons(self):

@@ -1,4 +1,3 @@
-import json
 from bisect import bisect_right
 from itertools import pairwise
 
@@ -10,11 +9,13 @@ from ..tools.numbers import in_bounds
 from .res_company import MAX_MULTIPLIER, MAX_THRESHOLD
 
 REVIEW_STATE_PARAM = "repeat_customer.tier_review_state"
+TIER_BATCH_PARAM = "repeat_customer.tier_batch_size"
+DEFAULT_TIER_BATCH = 50000
 
 
 class CustomerTier(models.Model):
     _name = "customer.tier"
-    _inherit = ["customer.programme.mixin"]
+    _inherit = ["customer.programme.mixin", "customer.job.mixin"]
     _description = "Loyalty Tier"
     _order = "company_id, sequence, threshold, id"
     _check_company_auto = True
@@ -404,11 +405,7 @@ class CustomerTier(models.Model):
         stay) of every member, one batch of members per call. The position is
         kept between calls so a crash resumes at the failed batch; reviewing
         twice changes nothing more. Return the members left to review."""
-        params = self.env["ir.config_parameter"].sudo()
-        try:
-            state = json.loads(params.get_param(REVIEW_STATE_PARAM) or "{}")
-        except ValueError:
-            state = {}
+        state = self._job_state(REVIEW_STATE_PARAM)
         if not state.get("company_ids"):
             state = {
                 "company_ids": self.env["res.company"].sudo().search([]).ids,
@@ -422,7 +419,7 @@ class CustomerTier(models.Model):
                 memberships._next_batch(
                     company,
                     state["last_id"],
-                    self.env["customer.point.entry"]._batch_size(),
+                    self._job_batch_size(TIER_BATCH_PARAM, DEFAULT_TIER_BATCH),
                 )
                 if company.exists()
                 else []
@@ -451,6 +448,6 @@ class CustomerTier(models.Model):
             remaining = self.env.cr.fetchone()[0]
         if not remaining:
             state = {}
-        params.set_param(REVIEW_STATE_PARAM, json.dumps(state) if state else "")
-        self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
+        self._job_save_state(REVIEW_STATE_PARAM, state)
+        self._job_progress(done, remaining)
         return remaining

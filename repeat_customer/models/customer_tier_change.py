@@ -1,9 +1,14 @@
 from odoo import api, fields, models
 from odoo.tools import SQL
 
+# tier rewards issued per call of their job
+TIER_REWARD_BATCH_PARAM = "repeat_customer.tier_reward_batch_size"
+DEFAULT_TIER_REWARD_BATCH = 2000
+
 
 class CustomerTierChange(models.Model):
     _name = "customer.tier.change"
+    _inherit = ["customer.job.mixin"]
     _description = "Loyalty Tier Change"
     _order = "date desc, id desc"
     _check_company_auto = True
@@ -74,7 +79,7 @@ class CustomerTierChange(models.Model):
         Each change is issued once (unique coupon per change), so a run that
         crashed or runs twice gives nobody a second coupon. Return how many
         are left."""
-        limit = self.env["customer.coupon.batch"]._chunk_size()
+        limit = self._job_batch_size(TIER_REWARD_BATCH_PARAM, DEFAULT_TIER_REWARD_BATCH)
         self.flush_model()
         self.env.cr.execute(
             SQL(
@@ -120,5 +125,5 @@ class CustomerTierChange(models.Model):
             "SELECT count(*) FROM customer_tier_change WHERE reward_state = 'to_issue'"
         )
         remaining = self.env.cr.fetchone()[0]
-        self.env["ir.cron"]._notify_progress(done=len(changes), remaining=remaining)
+        self._job_progress(len(changes), remaining)
         return remaining

@@ -308,8 +308,9 @@ class TestTiers(TiersCase):
             [memberships.ids],
         )
         memberships.invalidate_recordset()
+        # the tier review's own batch size (issue 10: no job borrows another's)
         self.env["ir.config_parameter"].sudo().set_param(
-            "repeat_customer.ledger_batch_size", "2"
+            "repeat_customer.tier_batch_size", "2"
         )
         calls = 1
         with freeze_time(fields.Date.to_string(self.today)):

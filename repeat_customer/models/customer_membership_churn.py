@@ -1,0 +1,87 @@
+"""Churn: the BG/NBD model fitted on the company's members."""
+
+import logging
+
+import numpy as np
+
+from odoo import api, models
+from odoo.tools import SQL
+
+from ..tools import bgnbd
+
+_logger = logging.getLogger(__name__)
+
+# The churn model is fitted on at most this many members, drawn evenly by id:
+# the fit is statistically stable long before that and memory stays bounded.
+FIT_SAMPLE_SIZE = 50000
+MIN_FIT_MEMBERS = 10
+DAYS_PER_PERIOD = 7.0  # BG/NBD works in weeks
+CHURN_HORIZON_DAYS = 90
+
+
+class CustomerMembership(models.Model):
+    _inherit = "customer.membership"
+
+    @api.model
+    def _churn_inputs(self, company, condition):
+        """Return ids and BG/NBD (x, t_x, T) arrays of the buying members of
+        ``company`` matching ``condition``."""
+        today = company._loyalty_today()
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT id,
+                       greatest(purchase_day_count - 1, 0),
+                       last_order_date - first_order_date,
+                       %(today)s::date - first_order_date
+                  FROM customer_membership
+                 WHERE company_id = %(company)s
+                   AND order_count > 0
+                   AND first_order_date IS NOT NULL
+                   AND %(condition)s
+                 ORDER BY id
+                """,
+                today=today,
+                company=company.id,
+                condition=condition,
+            )
+        )
+        rows = self.env.cr.fetchall()
+        if not rows:
+            empty = np.zeros(0)
+            return [], empty, empty, empty
+        data = np.array(rows, dtype=float)
+        ids = data[:, 0].astype(int).tolist()
+        frequency = data[:, 1]
+        age = np.maximum(data[:, 3], 0.0) / DAYS_PER_PERIOD
+        recency = np.clip(data[:, 2] / DAYS_PER_PERIOD, 0.0, age)
+        return ids, frequency, recency, age
+
+    @api.model
+    def _fit_churn_model(self, company, sample_size=FIT_SAMPLE_SIZE):
+        """Fit BG/NBD on the company's buying members; None if it cannot be fitted."""
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT count(*) FROM customer_membership
+                 WHERE company_id = %s AND order_count > 0
+                """,
+                company.id,
+            )
+        )
+        total = self.env.cr.fetchone()[0]
+        if total < MIN_FIT_MEMBERS:
+            return None
+        step = max(1, -(-total // sample_size))
+        condition = SQL("mod(id, %s) = 0", step) if step > 1 else SQL("TRUE")
+        _ids, frequency, recency, age = self._churn_inputs(company, condition)
+        if not (frequency > 0).any():
+            return None
+        try:
+            params = bgnbd.fit(frequency, recency, age)
+        except ValueError as error:
+            _logger.warning(
+                "Churn model not fitted for company %s: %s", company.id, error
+            )
+            return None
+        return params._asdict()

@@ -1,0 +1,203 @@
+"""The nightly computation: the steps in order, one batch per cron call."""
+
+from odoo import api, fields, models
+from odoo.tools import SQL
+
+DEFAULT_BATCH_SIZE = 100000
+NIGHTLY_STATE_PARAM = "repeat_customer.nightly_state"
+BATCH_SIZE_PARAM = "repeat_customer.batch_size"
+
+
+class CustomerMembership(models.Model):
+    _name = "customer.membership"
+    _inherit = ["customer.membership", "customer.job.mixin"]
+
+    # ------------------------------------------------------------------
+    # Orchestration
+    # ------------------------------------------------------------------
+    @api.model
+    def _batch_size(self):
+        return self._job_batch_size(BATCH_SIZE_PARAM, DEFAULT_BATCH_SIZE)
+
+    @api.model
+    def _next_batch(self, company, after_id, limit):
+        """Ids of the next ``limit`` memberships of ``company`` after ``after_id``."""
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT id FROM customer_membership
+                 WHERE company_id = %s AND id > %s
+                 ORDER BY id LIMIT %s
+                """,
+                company.id,
+                after_id,
+                limit,
+            )
+        )
+        return [row[0] for row in self.env.cr.fetchall()]
+
+    @api.model
+    def _prepare_scoring(self, company):
+        """Compute and store the company's RFM cut points and churn model."""
+        cutpoints = self._compute_rfm_cutpoints(company)
+        params = self._fit_churn_model(company)
+        company.sudo().write(
+            {
+                "loyalty_rfm_cutpoints": cutpoints or False,
+                "loyalty_bgnbd_params": params or False,
+                "loyalty_last_compute_date": fields.Datetime.now(),
+            }
+        )
+        return cutpoints, params
+
+    @api.model
+    def _score_batch(self, company, membership_ids, cutpoints, params):
+        """RFM scores, segment, churn and snapshots of a batch of memberships."""
+        changes = self._update_scores(company, membership_ids, cutpoints, params)
+        self._write_snapshots(company, changes)
+
+    def _refresh_figures(self, full=False):
+        """Recompute the figures of the memberships in ``self``.
+
+        Statistics always; with ``full``, also RFM scores, segment, churn risk
+        and today's snapshot, using the cut points and churn model of the
+        company's last run (computed now if the company never had one).
+        """
+        if not self:
+            return
+        self.env.flush_all()
+        for company in self.company_id:
+            memberships = self.filtered(lambda m, c=company: m.company_id == c)
+            self._update_statistics(company, memberships.ids)
+            if full:
+                cutpoints = company.loyalty_rfm_cutpoints
+                params = company.loyalty_bgnbd_params
+                if not cutpoints:
+                    cutpoints, params = self._prepare_scoring(company)
+                self._score_batch(company, memberships.ids, cutpoints, params)
+        self.invalidate_model()
+
+    @api.model
+    def _compute_company(self, company, batch_size=None):
+        """Run the whole computation for ``company`` in this transaction.
+
+        Used by the install hook, tests and benchmarks; the cron does the same
+        steps one batch per call with commits in between.
+        """
+        batch_size = batch_size or self._batch_size()
+        if company.loyalty_auto_enroll:
+            self._enrol_from_history(company)
+        self.env.flush_all()
+        last_id = 0
+        while ids := self._next_batch(company, last_id, batch_size):
+            self._update_statistics(company, ids)
+            last_id = ids[-1]
+        cutpoints, params = self._prepare_scoring(company)
+        last_id = 0
+        while ids := self._next_batch(company, last_id, batch_size):
+            self._score_batch(company, ids, cutpoints, params)
+            last_id = ids[-1]
+        self.env["customer.segment.size"]._record_sizes(company)
+        self.invalidate_model()
+        self.env["res.company"].invalidate_model()
+
+    # ------------------------------------------------------------------
+    # Cron: one batch per call, state kept between calls
+    # ------------------------------------------------------------------
+    @api.model
+    def _nightly_state(self):
+        state = self._job_state(NIGHTLY_STATE_PARAM)
+        return state if state.get("company_ids") else {}
+
+    @api.model
+    def _save_nightly_state(self, state):
+        self._job_save_state(NIGHTLY_STATE_PARAM, state)
+
+    @api.model
+    def _cron_compute_customers(self):
+        """Nightly computation of statistics, RFM, churn and snapshots.
+
+        Each call does one step (an enrolment, one batch of statistics, the
+        scoring preparation or one batch of scoring) for one company, saves
+        where it is and reports progress; the cron framework commits after
+        each call and calls again while work remains. A run interrupted by a
+        crash resumes at the batch that failed; every step is idempotent.
+        """
+        state = self._nightly_state()
+        if not state:
+            company_ids = self.env["res.company"].sudo().search([]).ids
+            state = {"company_ids": company_ids, "step": "enrol", "last_id": 0}
+        company = self.env["res.company"].sudo().browse(state["company_ids"][0])
+        if not company.exists():
+            state["company_ids"].pop(0)
+            state.update(step="enrol", last_id=0)
+        else:
+            self._run_step(company, state)
+        if not state["company_ids"]:
+            state = {}
+        self._save_nightly_state(state)
+        self.invalidate_model()
+        done, remaining = self._nightly_progress(state)
+        self._job_progress(done, remaining)
+        return state
+
+    @api.model
+    def _run_step(self, company, state):
+        step = state["step"]
+        batch_size = self._batch_size()
+        if step == "enrol":
+            if company.loyalty_auto_enroll:
+                self._enrol_from_history(company)
+            state.update(step="stats", last_id=0)
+        elif step == "stats":
+            self.env.flush_all()
+            ids = self._next_batch(company, state["last_id"], batch_size)
+            if ids:
+                self._update_statistics(company, ids)
+                state["last_id"] = ids[-1]
+            else:
+                state.update(step="prepare", last_id=0)
+        elif step == "prepare":
+            self._prepare_scoring(company)
+            state.update(step="score", last_id=0)
+        elif step == "score":
+            ids = self._next_batch(company, state["last_id"], batch_size)
+            if ids:
+                self._score_batch(
+                    company,
+                    ids,
+                    company.loyalty_rfm_cutpoints,
+                    company.loyalty_bgnbd_params,
+                )
+                state["last_id"] = ids[-1]
+            else:
+                self.env["customer.segment.size"]._record_sizes(company)
+                state["company_ids"].pop(0)
+                state.update(step="enrol", last_id=0)
+
+    @api.model
+    def _nightly_progress(self, state):
+        """(done, remaining) in memberships for the cron's progress report."""
+        if not state:
+            return 1, 0
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT count(*) FILTER (WHERE company_id = %(current)s
+                                          AND id <= %(last_id)s),
+                       count(*) FILTER (WHERE company_id = %(current)s
+                                          AND id > %(last_id)s),
+                       count(*) FILTER (WHERE company_id = ANY(%(later)s))
+                  FROM customer_membership
+                 WHERE company_id = ANY(%(all)s)
+                """,
+                current=state["company_ids"][0],
+                last_id=state["last_id"],
+                later=state["company_ids"][1:],
+                all=state["company_ids"],
+            )
+        )
+        done, left, later = self.env.cr.fetchone()
+        # the current company still needs its remaining steps; make sure a
+        # started run is never reported finished
+        return max(done, 1), max(left + later, 1)

@@ -1,0 +1,321 @@
+"""RFM: cut points, scores and segments (written with the churn figures of the
+model in ``customer_membership_churn``), and the snapshots of what moved."""
+
+import numpy as np
+
+from odoo import api, models
+from odoo.tools import SQL
+
+from ..tools import bgnbd
+from .customer_membership_churn import CHURN_HORIZON_DAYS, DAYS_PER_PERIOD
+
+QUANTILES = [0.2, 0.4, 0.6, 0.8]
+# stored precision of the churn figures: a nightly run rewrites a member only
+# when a figure moved at this precision
+CHURN_DIGITS = 2
+EXPECTED_DIGITS = 1
+
+
+def pg_array(values):
+    """A PostgreSQL array literal of numbers for ``%s::float8[]``: the server
+    parses it in one go, far faster than the ARRAY[...] expression a Python
+    list of 100 000 numbers becomes."""
+    return "{" + ",".join("NULL" if v is None else repr(v) for v in values) + "}"
+
+
+class CustomerMembership(models.Model):
+    _inherit = "customer.membership"
+
+    # ------------------------------------------------------------------
+    # RFM and churn scoring
+    # ------------------------------------------------------------------
+    @api.model
+    def _compute_rfm_cutpoints(self, company):
+        """Return the cut points scoring R, F and M in ``company``.
+
+        Quantile method: the 20/40/60/80 % quantiles of the members who bought
+        something. Threshold method: the configured thresholds. A value gets
+        a score by counting the cut points it passes, so equal values always
+        get equal scores.
+        """
+        if company.loyalty_rfm_method == "threshold":
+            thresholds = company._loyalty_thresholds()
+            return {
+                "method": "threshold",
+                "recency": thresholds["recency"],
+                "frequency": thresholds["frequency"],
+                "monetary": thresholds["monetary"],
+            }
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT percentile_cont(%(q)s::float8[])
+                           WITHIN GROUP (ORDER BY %(today)s::date - last_order_date),
+                       percentile_cont(%(q)s::float8[])
+                           WITHIN GROUP (ORDER BY rfm_frequency),
+                       percentile_cont(%(q)s::float8[])
+                           WITHIN GROUP (ORDER BY rfm_monetary)
+                  FROM customer_membership
+                 WHERE company_id = %(company)s AND order_count > 0
+                """,
+                q=QUANTILES,
+                today=company._loyalty_today(),
+                company=company.id,
+            )
+        )
+        recency, frequency, monetary = self.env.cr.fetchone()
+        if recency is None:
+            return {}
+        return {
+            "method": "quantile",
+            "recency": recency,
+            "frequency": frequency,
+            "monetary": monetary,
+        }
+
+    @api.model
+    def _score_sql(self, value, cutpoints, higher_is_better, inclusive):
+        """SQL scoring the SQL expression ``value`` from 1 to 5 against four
+        cut points."""
+        op = SQL(">=") if inclusive else SQL(">")
+        passed = SQL(" + ").join(
+            SQL("(%s %s %s)::int", value, op, float(c)) for c in cutpoints
+        )
+        if higher_is_better:
+            return SQL("1 + %s", passed)
+        return SQL("5 - (%s)", passed)
+
+    @api.model
+    def _segment_map(self, company):
+        """The segment of each (R, F, M) score triple, as a 125-item list indexed
+        by ``(R - 1) * 25 + (F - 1) * 5 + (M - 1)``: the first segment in
+        sequence order whose ranges contain the scores."""
+        segments = self.env["customer.segment"].search(
+            [("company_id", "in", [False, company.id])], order="sequence, id"
+        )
+        segment_map = []
+        for r in range(1, 6):
+            for f in range(1, 6):
+                for m in range(1, 6):
+                    match = next(
+                        (
+                            seg.id
+                            for seg in segments
+                            if seg.recency_min <= r <= seg.recency_max
+                            and seg.frequency_min <= f <= seg.frequency_max
+                            and seg.monetary_min <= m <= seg.monetary_max
+                        ),
+                        None,
+                    )
+                    segment_map.append(match)
+        return segment_map
+
+    @api.model
+    def _update_scores(self, company, membership_ids, cutpoints, params):
+        """Score ``membership_ids`` in one UPDATE: R, F, M, segment, churn
+        probability, expected purchases and churn risk.
+
+        Only the members whose figures changed are written. Post the segment
+        moves in the members' chatter and return the ids of the members whose
+        RFM score, segment or churn risk changed, with their previous segment.
+        """
+        if not membership_ids:
+            return []
+        today = company._loyalty_today()
+        ids = list(membership_ids)
+        fit_ids, churn, expected = [], [], []
+        if params:
+            fit_ids, frequency, recency, age = self._churn_inputs(
+                company, SQL("id = ANY(%s)", ids)
+            )
+            if fit_ids:
+                model = bgnbd.BgNbdParams(**params)
+                alive = bgnbd.probability_alive(model, frequency, recency, age)
+                churn = np.round(1.0 - alive, CHURN_DIGITS).tolist()
+                expected = np.round(
+                    bgnbd.expected_purchases(
+                        model,
+                        CHURN_HORIZON_DAYS / DAYS_PER_PERIOD,
+                        frequency,
+                        recency,
+                        age,
+                    ),
+                    EXPECTED_DIGITS,
+                ).tolist()
+        if cutpoints:
+            threshold = cutpoints["method"] == "threshold"
+            recency_days = SQL("(%s::date - m.last_order_date)", today)
+            scores = SQL(
+                "%s AS r, %s AS f, %s AS mo",
+                self._score_sql(recency_days, cutpoints["recency"], False, False),
+                self._score_sql(
+                    SQL("m.rfm_frequency"), cutpoints["frequency"], True, threshold
+                ),
+                self._score_sql(
+                    SQL("m.rfm_monetary"), cutpoints["monetary"], True, threshold
+                ),
+            )
+        else:
+            scores = SQL("NULL::int AS r, NULL::int AS f, NULL::int AS mo")
+        self.env.cr.execute(
+            SQL(
+                """
+                WITH churn AS (
+                    SELECT * FROM unnest(%(fit_ids)s::int[], %(churn)s::numeric[],
+                                         %(expected)s::numeric[])
+                           AS c(id, probability, expected)
+                ),
+                scored AS (
+                    SELECT m.id, m.order_count, %(scores)s,
+                           churn.probability, churn.expected
+                      FROM customer_membership m
+                      LEFT JOIN churn ON churn.id = m.id
+                     WHERE m.id = ANY(%(ids)s) AND m.company_id = %(company)s
+                ),
+                new AS (
+                    SELECT id,
+                           CASE WHEN order_count > 0 THEN r END AS r,
+                           CASE WHEN order_count > 0 THEN f END AS f,
+                           CASE WHEN order_count > 0 THEN mo END AS mo,
+                           CASE WHEN order_count > 0 THEN
+                               (%(segment_map)s::int[])[(r - 1) * 25 + (f - 1) * 5 + mo]
+                           END AS segment_id,
+                           probability,
+                           expected,
+                           CASE WHEN probability IS NULL THEN NULL
+                                WHEN probability >= %(high)s THEN 'high'
+                                WHEN probability >= %(medium)s THEN 'medium'
+                                ELSE 'low' END AS risk
+                      FROM scored
+                ),
+                old AS (
+                    SELECT m.id, m.rfm_score, m.segment_id, m.churn_risk
+                      FROM customer_membership m
+                     WHERE m.id = ANY(%(ids)s)
+                )
+                UPDATE customer_membership m
+                   SET rfm_recency_score = new.r,
+                       rfm_frequency_score = new.f,
+                       rfm_monetary_score = new.mo,
+                       rfm_score = new.r::text || new.f::text || new.mo::text,
+                       segment_id = new.segment_id,
+                       churn_probability = new.probability,
+                       expected_purchases_90d = new.expected,
+                       churn_risk = new.risk
+                  FROM new
+                  JOIN old ON old.id = new.id
+                 WHERE m.id = new.id
+                   AND (m.rfm_recency_score, m.rfm_frequency_score,
+                        m.rfm_monetary_score, m.segment_id, m.churn_probability,
+                        m.expected_purchases_90d, m.churn_risk)
+                       IS DISTINCT FROM
+                       (new.r, new.f, new.mo, new.segment_id, new.probability,
+                        new.expected, new.risk)
+             RETURNING m.id, old.segment_id, m.segment_id,
+                       (old.rfm_score, old.segment_id, old.churn_risk)
+                       IS DISTINCT FROM (m.rfm_score, m.segment_id, m.churn_risk)
+                """,
+                fit_ids=pg_array(fit_ids),
+                churn=pg_array(churn),
+                expected=pg_array(expected),
+                scores=scores,
+                ids=ids,
+                company=company.id,
+                segment_map=self._segment_map(company),
+                high=company.loyalty_churn_high_threshold,
+                medium=company.loyalty_churn_medium_threshold,
+            )
+        )
+        rows = self.env.cr.fetchall()
+        moves = [(mid, old, new) for mid, old, new, _changed in rows if old != new]
+        if moves:
+            # notes in the company's language, not the cron user's
+            lang = company.partner_id.lang or self.env.lang
+            self.with_context(lang=lang)._log_segment_moves(
+                [move for move in moves if move[1]]
+            )
+        return [(mid, old) for mid, old, _new, changed in rows if changed]
+
+    @api.model
+    def _log_segment_moves(self, moves):
+        """Post one chatter note per membership whose segment changed."""
+        if not moves:
+            return
+        segments = self.env["customer.segment"].with_context(active_test=False)
+        names = {
+            seg.id: seg.name
+            for seg in segments.browse(
+                {old for _id, old, _new in moves} | {new for _id, _old, new in moves}
+            ).exists()
+        }
+        none = self.env._("no segment")
+        bodies = {
+            membership_id: self.env._(
+                "RFM segment changed: %(old)s → %(new)s",
+                old=names.get(old, none),
+                new=names.get(new, none),
+            )
+            for membership_id, old, new in moves
+        }
+        self.browse(list(bodies)).sudo()._message_log_batch(bodies=bodies)
+
+    # ------------------------------------------------------------------
+    # Snapshots
+    # ------------------------------------------------------------------
+    @api.model
+    def _write_snapshots(self, company, changes):
+        """Record today's RFM snapshot of the members in ``changes``.
+
+        ``changes`` holds (membership id, previous segment id) of the members
+        whose RFM score, segment or churn risk changed: the history keeps one
+        row per member and day on which something moved, which is enough to
+        know every member's state on any date without rewriting unchanged
+        members every night. A second change on the same day updates the row
+        and keeps the segment the member had before that day.
+        """
+        if not changes:
+            return
+        today = company._loyalty_today()
+        self.env.cr.execute(
+            SQL(
+                """
+                INSERT INTO customer_rfm_snapshot (
+                    membership_id, company_id, snapshot_date,
+                    recency_days, frequency, monetary,
+                    recency_score, frequency_score, monetary_score, rfm_score,
+                    segment_id, previous_segment_id, has_segment_changed,
+                    churn_probability, churn_risk)
+                SELECT m.id, m.company_id, %(today)s,
+                       %(today)s::date - m.last_order_date,
+                       m.rfm_frequency, m.rfm_monetary,
+                       m.rfm_recency_score, m.rfm_frequency_score,
+                       m.rfm_monetary_score, m.rfm_score,
+                       m.segment_id, c.previous_segment_id,
+                       COALESCE(c.previous_segment_id IS DISTINCT FROM m.segment_id
+                                AND c.previous_segment_id IS NOT NULL, FALSE),
+                       m.churn_probability, m.churn_risk
+                  FROM unnest(%(ids)s::int[], %(previous)s::int[])
+                       AS c(membership_id, previous_segment_id)
+                  JOIN customer_membership m ON m.id = c.membership_id
+                ON CONFLICT (membership_id, snapshot_date) DO UPDATE
+                   SET recency_days = EXCLUDED.recency_days,
+                       frequency = EXCLUDED.frequency,
+                       monetary = EXCLUDED.monetary,
+                       recency_score = EXCLUDED.recency_score,
+                       frequency_score = EXCLUDED.frequency_score,
+                       monetary_score = EXCLUDED.monetary_score,
+                       rfm_score = EXCLUDED.rfm_score,
+                       segment_id = EXCLUDED.segment_id,
+                       has_segment_changed = COALESCE(
+                           customer_rfm_snapshot.previous_segment_id
+                               IS DISTINCT FROM EXCLUDED.segment_id
+                           AND customer_rfm_snapshot.previous_segment_id
+                               IS NOT NULL, FALSE),
+                       churn_probability = EXCLUDED.churn_probability,
+                       churn_risk = EXCLUDED.churn_risk
+                """,
+                today=today,
+                ids=[mid for mid, _previous in changes],
+                previous=[previous for _mid, previous in changes],
+            )
+        )

@@ -1,0 +1,275 @@
+"""The daily jobs of the points ledger: pending points become available,
+points expire; one batch per cron call, with progress."""
+
+import logging
+
+from odoo import api, fields, models
+from odoo.tools import SQL
+
+_logger = logging.getLogger(__name__)
+
+
+class CustomerPointEntry(models.Model):
+    _inherit = "customer.point.entry"
+
+    # ------------------------------------------------------------------
+    # Daily jobs
+    # ------------------------------------------------------------------
+    @api.model
+    @api.model
+    def _date_pending_lines(self, company, today):
+        """Give a release date to the pending points waiting for a delivery
+        or a payment that has now happened."""
+        cr = self.env.cr
+        cr.execute(
+            SQL(
+                """
+                UPDATE customer_point_entry e
+                   SET available_date = %(release)s::date
+                 WHERE e.company_id = %(company)s
+                   AND e.kind = 'earn' AND e.state = 'pending'
+                   AND e.available_date IS NULL AND e.release_rule = 'delivery'
+                   AND NOT EXISTS (
+                       SELECT 1
+                         FROM sale_order_line sol
+                         JOIN product_product pp ON pp.id = sol.product_id
+                         JOIN product_template pt ON pt.id = pp.product_tmpl_id
+                        WHERE sol.order_id = e.sale_order_id
+                          AND sol.display_type IS NULL
+                          AND pt.type <> 'service'
+                          AND sol.qty_delivered < sol.product_uom_qty)
+                """,
+                release=fields.Date.add(
+                    today, days=company.loyalty_points_pending_days
+                ),
+                company=company.id,
+            )
+        )
+        cr.execute(
+            SQL(
+                """
+                UPDATE customer_point_entry e
+                   SET available_date = %(today)s::date
+                 WHERE e.company_id = %(company)s
+                   AND e.kind = 'earn' AND e.state = 'pending'
+                   AND e.available_date IS NULL AND e.release_rule = 'payment'
+                   AND EXISTS (
+                       SELECT 1
+                         FROM sale_order_line sol
+                         JOIN sale_order_line_invoice_rel rel
+                           ON rel.order_line_id = sol.id
+                         JOIN account_move_line aml ON aml.id = rel.invoice_line_id
+                         JOIN account_move am ON am.id = aml.move_id
+                        WHERE sol.order_id = e.sale_order_id
+                          AND am.state = 'posted' AND am.move_type = 'out_invoice')
+                   AND NOT EXISTS (
+                       SELECT 1
+                         FROM sale_order_line sol
+                         JOIN sale_order_line_invoice_rel rel
+                           ON rel.order_line_id = sol.id
+                         JOIN account_move_line aml ON aml.id = rel.invoice_line_id
+                         JOIN account_move am ON am.id = aml.move_id
+                        WHERE sol.order_id = e.sale_order_id
+                          AND am.state = 'posted' AND am.move_type = 'out_invoice'
+                          AND am.payment_state NOT IN ('paid', 'in_payment'))
+                   AND NOT EXISTS (
+                       SELECT 1 FROM sale_order so
+                        WHERE so.id = e.sale_order_id
+                          AND so.invoice_status = 'to invoice')
+                """,
+                today=today,
+                company=company.id,
+            )
+        )
+
+    @api.model
+    def _release_batch(self, company, today, limit):
+        """Make one batch of due pending points available (their reversals
+        with them). Return the number of earned lines released."""
+        cr = self.env.cr
+        cr.execute(
+            SQL(
+                """
+                SELECT id FROM customer_point_entry
+                 WHERE company_id = %s AND kind = 'earn' AND state = 'pending'
+                   AND available_date <= %s
+                 ORDER BY id LIMIT %s
+                """,
+                company.id,
+                today,
+                limit,
+            )
+        )
+        ids = [row[0] for row in cr.fetchall()]
+        if not ids:
+            return 0
+        cr.execute(
+            SQL(
+                """
+                UPDATE customer_point_entry
+                   SET state = 'available'
+                 WHERE state = 'pending'
+                   AND (id = ANY(%(ids)s) OR reversed_entry_id = ANY(%(ids)s))
+             RETURNING membership_id
+                """,
+                ids=ids,
+            )
+        )
+        member_ids = list({row[0] for row in cr.fetchall()})
+        self.invalidate_model(["state"])
+        self._settle_debts(member_ids)
+        self._refresh_balances(member_ids)
+        return len(ids)
+
+    @api.model
+    def _expire_batch(self, company, today, limit):
+        """Expire the points left on the lines of one batch of members whose
+        validity ended before ``today``: one expiry line per member. Return
+        the number of members processed."""
+        cr = self.env.cr
+        cr.execute(
+            SQL(
+                """
+                SELECT DISTINCT membership_id FROM customer_point_entry
+                 WHERE company_id = %s AND state = 'available'
+                   AND remaining_points > 0 AND expiry_date < %s
+                 ORDER BY membership_id LIMIT %s
+                """,
+                company.id,
+                today,
+                limit,
+            )
+        )
+        member_ids = [row[0] for row in cr.fetchall()]
+        if not member_ids:
+            return 0
+        cr.execute(
+            SQL(
+                """
+                SELECT membership_id, sum(remaining_points)
+                  FROM customer_point_entry
+                 WHERE membership_id = ANY(%s) AND state = 'available'
+                   AND remaining_points > 0 AND expiry_date < %s
+                 GROUP BY membership_id
+                """,
+                member_ids,
+                today,
+            )
+        )
+        totals = cr.fetchall()
+        lines = self._insert_lines(
+            [
+                {
+                    "membership_id": mid,
+                    "kind": "expire",
+                    "points": -total,
+                    "state": "available",
+                    "date": today,
+                    "remaining_points": 0,
+                }
+                for mid, total in totals
+            ]
+        )
+        cr.execute(
+            SQL(
+                """
+                WITH exp AS (
+                    SELECT * FROM unnest(%(line_ids)s::int[], %(member_ids)s::int[])
+                             AS x(line_id, membership_id)
+                ),
+                src AS (
+                    SELECT e.id, exp.line_id, e.remaining_points
+                      FROM customer_point_entry e
+                      JOIN exp ON exp.membership_id = e.membership_id
+                     WHERE e.state = 'available' AND e.remaining_points > 0
+                       AND e.expiry_date < %(today)s
+                ),
+                logged AS (
+                    INSERT INTO customer_point_consumption
+                           (source_entry_id, consumer_entry_id, points)
+                    SELECT id, line_id, remaining_points FROM src
+                )
+                UPDATE customer_point_entry e
+                   SET remaining_points = 0
+                  FROM src
+                 WHERE e.id = src.id
+                """,
+                line_ids=[line[0] for line in lines],
+                member_ids=[line[1] for line in lines],
+                today=today,
+            )
+        )
+        self.invalidate_model(["remaining_points"])
+        self._refresh_balances(member_ids)
+        return len(member_ids)
+
+    @api.model
+    def _count_due(self, companies, kind):
+        """Lines still to release, or members with points still to expire."""
+        total = 0
+        for company in companies:
+            today = company._loyalty_today()
+            if kind == "release":
+                query = SQL(
+                    """
+                    SELECT count(*) FROM customer_point_entry
+                     WHERE company_id = %s AND kind = 'earn'
+                       AND state = 'pending' AND available_date <= %s
+                    """,
+                    company.id,
+                    today,
+                )
+            else:
+                query = SQL(
+                    """
+                    SELECT count(DISTINCT membership_id) FROM customer_point_entry
+                     WHERE company_id = %s AND state = 'available'
+                       AND remaining_points > 0 AND expiry_date < %s
+                    """,
+                    company.id,
+                    today,
+                )
+            self.env.cr.execute(query)
+            total += self.env.cr.fetchone()[0]
+        return total
+
+    @api.model
+    def _cron_release_points(self):
+        """Daily: pending points whose return window ended (or whose order is
+        delivered or paid, per setting) become available.
+
+        One batch per call; the cron framework commits and calls again while
+        lines remain. Safe to repeat: released lines are no longer pending.
+        """
+        self.env.flush_all()
+        companies = self.env["res.company"].sudo().search([])
+        done = 0
+        for company in companies:
+            today = company._loyalty_today()
+            self._date_pending_lines(company, today)
+            done = self._release_batch(company, today, self._batch_size())
+            if done:
+                break
+        self.invalidate_model()
+        remaining = self._count_due(companies, "release")
+        self._job_progress(done, remaining)
+        return done
+
+    @api.model
+    def _cron_expire_points(self):
+        """Daily: points left on lines whose validity ended expire, FIFO, one
+        expiry line per member. One batch of members per call; safe to repeat:
+        expired lines have no points left."""
+        self.env.flush_all()
+        companies = self.env["res.company"].sudo().search([])
+        done = 0
+        for company in companies:
+            done = self._expire_batch(
+                company, company._loyalty_today(), self._batch_size()
+            )
+            if done:
+                break
+        self.invalidate_model()
+        remaining = self._count_due(companies, "expire")
+        self._job_progress(done, remaining)
+        return done

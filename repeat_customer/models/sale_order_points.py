@@ -1,0 +1,425 @@
+"""Points an order earns at confirmation, and gives back when it is cancelled
+or credited."""
+
+from collections import defaultdict
+
+from odoo import api, fields, models
+from odoo.tools import SQL, float_round
+
+ROUNDING_METHODS = {"down": "DOWN", "half": "HALF-UP", "up": "UP"}
+# earned lines not reversed by a cancellation: an order holding one must not
+# earn again
+OPEN_EARN_LINES = SQL(
+    """
+    SELECT e.sale_order_id FROM customer_point_entry e
+     WHERE e.kind = 'earn'
+       AND NOT EXISTS (
+           SELECT 1 FROM customer_point_entry r
+            WHERE r.reversed_entry_id = e.id AND r.kind = 'reverse'
+              AND r.credit_note_id IS NULL)
+    """
+)
+
+
+class SaleOrder(models.Model):
+    _inherit = "sale.order"
+
+    # ------------------------------------------------------------------
+    # Earning
+    # ------------------------------------------------------------------
+    def _loyalty_order_date(self):
+        """The order's date in its company's time zone; for a quotation,
+        today, as confirming it will date it today."""
+        self.ensure_one()
+        tz = self.company_id._loyalty_tz()
+        when = None if self.state in ("draft", "sent") else self.date_order
+        return fields.Date.context_today(self.with_context(tz=tz), when)
+
+    def _loyalty_memberships(self):
+        """{order id: membership} of the orders' customers, as superuser."""
+        memberships = (
+            self.env["customer.membership"]
+            .sudo()
+            .search(
+                [
+                    ("partner_id", "in", self.partner_id.commercial_partner_id.ids),
+                    ("company_id", "in", self.company_id.ids),
+                ]
+            )
+        )
+        by_key = {(m.partner_id.id, m.company_id.id): m for m in memberships}
+        return {
+            order.id: by_key.get(
+                (order.partner_id.commercial_partner_id.id, order.company_id.id)
+            )
+            for order in self
+        }
+
+    def _loyalty_points_inputs(self):
+        """What the points of each order of ``self`` depend on, as
+        {order id: dict}: company, currency rate, earning date, the member
+        (id, state, tier, tier multiplier, birthday, whether they owe points)
+        and the lines (product, category path, untaxed subtotal).
+
+        Saved orders are read in two SQL queries (confirmations must stay
+        cheap); unsaved quotations (a form being edited) through the ORM.
+        """
+        saved = self.filtered(lambda o: isinstance(o.id, int))
+        inputs = {}
+        if saved:
+            inputs.update(saved._loyalty_points_inputs_sql())
+        for order in self - saved:
+            membership = order._loyalty_memberships().get(order.id)
+            inputs[order.id] = {
+                "company": order.company_id,
+                "rate": order.currency_rate or 1.0,
+                "date": order._loyalty_order_date(),
+                "membership_id": membership.id if membership else None,
+                "membership_state": membership.state if membership else None,
+                "tier_id": membership.tier_id.id if membership else None,
+                "tier_multiplier": membership.tier_id.points_multiplier
+                if membership and membership.tier_id
+                else 1.0,
+                "birth_date": order.partner_id.commercial_partner_id.birth_date,
+                "owes_points": bool(membership and membership.has_negative_balance),
+                "has_points": False,
+                "lines": [
+                    (
+                        line.product_id.id,
+                        line.product_id.categ_id.parent_path or "",
+                        line.price_subtotal,
+                    )
+                    for line in order.order_line
+                    if not line.display_type
+                    and not line.is_downpayment
+                    and line.product_id
+                ],
+            }
+        return inputs
+
+    def _loyalty_points_inputs_sql(self):
+        self.env.flush_all()
+        cr = self.env.cr
+        cr.execute(
+            SQL(
+                """
+                SELECT so.id, so.company_id, so.currency_rate, so.state,
+                       so.date_order, m.id, m.state, m.tier_id,
+                       cp.birth_date, m.has_negative_balance,
+                       so.id IN (%(open_earn)s AND e.sale_order_id = so.id)
+                  FROM sale_order so
+                  JOIN res_partner p ON p.id = so.partner_id
+                  JOIN res_partner cp ON cp.id = p.commercial_partner_id
+                  LEFT JOIN customer_membership m
+                         ON m.partner_id = cp.id AND m.company_id = so.company_id
+                 WHERE so.id = ANY(%(ids)s)
+                """,
+                ids=self.ids,
+                open_earn=OPEN_EARN_LINES,
+            )
+        )
+        orders = cr.fetchall()
+        cr.execute(
+            SQL(
+                """
+                SELECT sol.order_id, sol.product_id, pc.parent_path,
+                       sol.price_subtotal
+                  FROM sale_order_line sol
+                  JOIN product_product pp ON pp.id = sol.product_id
+                  JOIN product_template pt ON pt.id = pp.product_tmpl_id
+                  LEFT JOIN product_category pc ON pc.id = pt.categ_id
+                 WHERE sol.order_id = ANY(%s) AND sol.display_type IS NULL
+                   AND NOT COALESCE(sol.is_downpayment, FALSE)
+                 ORDER BY sol.order_id, sol.sequence, sol.id
+                """,
+                self.ids,
+            )
+        )
+        lines = defaultdict(list)
+        for order_id, product_id, path, subtotal in cr.fetchall():
+            lines[order_id].append((product_id, path or "", subtotal or 0.0))
+        companies = self.env["res.company"].browse({row[1] for row in orders})
+        tz_by_company = {company.id: company._loyalty_tz() for company in companies}
+        inputs = {}
+        for (
+            order_id,
+            company_id,
+            rate,
+            state,
+            date_order,
+            membership_id,
+            membership_state,
+            tier_id,
+            birth_date,
+            owes_points,
+            has_points,
+        ) in orders:
+            when = None if state in ("draft", "sent") else date_order
+            inputs[order_id] = {
+                "company": companies.browse(company_id),
+                "rate": rate or 1.0,
+                "date": fields.Date.context_today(
+                    self.with_context(tz=tz_by_company[company_id]), when
+                ),
+                "membership_id": membership_id,
+                "membership_state": membership_state,
+                "tier_id": tier_id,
+                "tier_multiplier": dict(
+                    companies.browse(company_id)._loyalty_programme()[
+                        "tier_multipliers"
+                    ]
+                ).get(tier_id, 1.0),
+                "birth_date": birth_date,
+                "owes_points": bool(owes_points),
+                "has_points": has_points,
+                "lines": lines[order_id],
+            }
+        return inputs
+
+    def _loyalty_compute_points(self):
+        """Compute the points each order of ``self`` earns under the current
+        rules, without posting anything.
+
+        Return {order id: {points, base_amount, multiplier, rule_ids, ...}}:
+        the untaxed amount of the lines that earn points (company currency,
+        after category multipliers), times the points per currency unit, the
+        tier multiplier and the bonus rules of the earning date, rounded.
+        """
+        result = {}
+        for order_id, data in self._loyalty_points_inputs().items():
+            company = data["company"]
+            programme = company._loyalty_programme()
+            excluded_categs = [f"/{cid}/" for cid in programme["excluded_categs"]]
+            used_rules = set()
+            base = 0.0
+            for product_id, path, subtotal in data["lines"]:
+                slashed = "/" + path
+                if product_id in programme["excluded_products"] or any(
+                    marker in slashed for marker in excluded_categs
+                ):
+                    continue
+                amount = subtotal / data["rate"]
+                matching = [
+                    (multiplier, rule_id)
+                    for rule_id, categ_id, multiplier in programme["category_rules"]
+                    if f"/{categ_id}/" in slashed
+                ]
+                if matching and amount > 0:
+                    multiplier, rule_id = max(matching)
+                    amount *= multiplier
+                    used_rules.add(rule_id)
+                base += amount
+            day = data["date"]
+            multiplier = data["tier_multiplier"] if data["tier_id"] else 1.0
+            birthday = data["birth_date"]
+            for rule_id, rule_type, date_from, date_to, factor in programme[
+                "other_rules"
+            ]:
+                if (rule_type == "period" and date_from <= day <= date_to) or (
+                    rule_type == "birthday" and birthday and birthday.month == day.month
+                ):
+                    multiplier *= factor
+                    used_rules.add(rule_id)
+            raw = max(base, 0.0) * company.loyalty_points_per_unit * multiplier
+            points = int(
+                float_round(
+                    raw,
+                    precision_rounding=1.0,
+                    rounding_method=ROUNDING_METHODS[company.loyalty_points_rounding],
+                )
+            )
+            result[order_id] = dict(
+                data,
+                points=points,
+                base_amount=company.currency_id.round(base),
+                multiplier=multiplier,
+                rule_ids=sorted(used_rules),
+            )
+        return result
+
+    def _loyalty_open_earn_orders(self):
+        """Ids of the orders of ``self`` holding earned points not reversed by
+        a cancellation: confirming them again must not earn twice."""
+        self.env["customer.point.entry"].flush_model()
+        self.env.cr.execute(
+            SQL("%s AND e.sale_order_id = ANY(%s)", OPEN_EARN_LINES, self.ids)
+        )
+        return {row[0] for row in self.env.cr.fetchall()}
+
+    def _loyalty_earn_points(self):
+        """Post the earned points of the confirmed orders of ``self``.
+
+        Idempotent: an order that already holds earned points (not reversed
+        by a cancellation) earns nothing more. Blocked members earn nothing.
+        A handful of queries whatever the number of orders.
+        """
+        orders = self.filtered(
+            lambda o: o.state == "sale" and o.company_id.loyalty_points_enabled
+        )
+        if not orders:
+            return
+        # sudo: confirming an order earns its customer's points; the points
+        # follow from the order and the programme's settings only.
+        entries_model = self.env["customer.point.entry"].sudo()
+        computed = orders._loyalty_compute_points()
+        rows = []
+        today_by_company = {}
+        for order_id, data in computed.items():
+            if (
+                data["has_points"]
+                or not data["membership_id"]
+                or data["membership_state"] != "active"
+                or data["points"] <= 0
+            ):
+                continue
+            company = data["company"]
+            if company.id not in today_by_company:
+                today_by_company[company.id] = company._loyalty_today()
+            release = company.loyalty_points_release
+            available_date = None
+            if release == "confirm":
+                available_date = fields.Date.add(
+                    data["date"], days=company.loyalty_points_pending_days
+                )
+            available = bool(
+                available_date and available_date <= today_by_company[company.id]
+            )
+            rows.append(
+                {
+                    "membership_id": data["membership_id"],
+                    "kind": "earn",
+                    "points": data["points"],
+                    "state": "available" if available else "pending",
+                    "release_rule": release,
+                    "available_date": available_date,
+                    "expiry_date": company._loyalty_points_expiry_date(data["date"]),
+                    "remaining_points": data["points"],
+                    "date": data["date"],
+                    "sale_order_id": order_id,
+                    "tier_id": data["tier_id"],
+                    "base_amount": data["base_amount"],
+                    "multiplier": data["multiplier"],
+                    "rule_ids": data["rule_ids"],
+                    "owes_points": data["owes_points"] and available,
+                    "company_id": company.id,
+                }
+            )
+        if not rows:
+            return
+        lines = entries_model._insert_lines(rows)
+        entry_by_order = {order_id: entry_id for entry_id, _mid, order_id in lines}
+        rule_links = [
+            (entry_by_order[row["sale_order_id"]], rule_id)
+            for row in rows
+            for rule_id in row["rule_ids"]
+        ]
+        if rule_links:
+            self.env.cr.execute(
+                SQL(
+                    """
+                    INSERT INTO customer_point_entry_rule_rel (entry_id, rule_id)
+                    SELECT * FROM unnest(%s::int[], %s::int[])
+                    """,
+                    [link[0] for link in rule_links],
+                    [link[1] for link in rule_links],
+                )
+            )
+        entries_model.invalidate_model()
+        self.invalidate_recordset(["loyalty_point_entry_ids"])
+        # only members who owe points can have debts to settle
+        entries_model._settle_debts(
+            list({row["membership_id"] for row in rows if row["owes_points"]})
+        )
+        # the INSERT moved the balances; settling debts moves none
+        tiers_model = self.env["customer.tier"].sudo()
+        for company_id in {row["company_id"] for row in rows}:
+            tiers_model._apply_tiers(
+                self.env["res.company"].browse(company_id),
+                list(
+                    {
+                        row["membership_id"]
+                        for row in rows
+                        if row["company_id"] == company_id
+                    }
+                ),
+            )
+
+    def _loyalty_reverse_points(self):
+        """Reverse the points of cancelled orders: earned points not yet
+        reversed, and points spent on them (their discount lines go)."""
+        orders = self.filtered(lambda o: o.state == "cancel")
+        if not orders:
+            return
+        entries_model = self.env["customer.point.entry"].sudo()
+        open_orders = orders._loyalty_open_earn_orders()
+        earned = entries_model.search(
+            [
+                ("sale_order_id", "in", list(open_orders)),
+                ("kind", "=", "earn"),
+            ]
+        ).filtered(
+            lambda e: not e.reversal_ids.filtered(lambda r: not r.credit_note_id)
+        )
+        if earned:
+            amounts = {
+                e.id: e.points + sum(e.reversal_ids.mapped("points")) for e in earned
+            }
+            entries_model._reverse(earned, amounts)
+        redemption_lines = orders.sudo().order_line.filtered("loyalty_point_entry_id")
+        redemption_lines.unlink()
+
+    @api.model
+    def _loyalty_reverse_for_credit_notes(self, credit_notes):
+        """Reverse, in proportion to the refunded amount, the points earned by
+        the orders that posted credit notes refund. Once per credit note and
+        order: posting a credit note again reverses nothing more."""
+        entries_model = self.env["customer.point.entry"].sudo()
+        for credit_note in credit_notes.sudo():
+            lines = credit_note.invoice_line_ids.filtered("sale_line_ids")
+            orders = lines.sale_line_ids.order_id.filtered(lambda o: o.state == "sale")
+            if not orders:
+                continue
+            earned = entries_model.search(
+                [
+                    ("sale_order_id", "in", orders.ids),
+                    ("kind", "=", "earn"),
+                ]
+            ).filtered(
+                lambda e: not e.reversal_ids.filtered(lambda r: not r.credit_note_id)
+            )
+            amounts = {}
+            for entry in earned:
+                if entry.reversal_ids.filtered(
+                    lambda r, cn=credit_note: r.credit_note_id == cn
+                ):
+                    continue
+                order = entry.sale_order_id
+                order_lines = order.order_line.filtered(
+                    lambda sol: (
+                        not sol.display_type
+                        and not sol.is_downpayment
+                        and not sol.loyalty_point_entry_id
+                    )
+                )
+                base = sum(order_lines.mapped("price_subtotal")) / (
+                    order.currency_rate or 1.0
+                )
+                refunded = sum(
+                    line.balance for line in lines if line.sale_line_ids & order_lines
+                )
+                if base <= 0 or refunded <= 0:
+                    continue
+                share = min(refunded / base, 1.0)
+                already = -sum(entry.reversal_ids.mapped("points"))
+                points = min(
+                    int(float_round(entry.points * share, precision_rounding=1.0)),
+                    entry.points - already,
+                )
+                if points > 0:
+                    amounts[entry.id] = points
+            if amounts:
+                entries_model._reverse(
+                    entries_model.browse(list(amounts)),
+                    amounts,
+                    credit_note=credit_note,
+                )
