@@ -2,7 +2,8 @@
 
 Plain SQL through psycopg2, never the ORM: a few minutes at most for
 100 000 customers and 1 000 000 orders. The database must exist with
-``repeat_customer`` installed (without demo data); the rows are appended to
+``repeat_customer`` installed (without demo data), or, with
+``--before-install``, only the addons it depends on; the rows are appended to
 whatever it already holds, so running it twice doubles the data.
 
 Usage::
@@ -133,6 +134,13 @@ def parse_args(argv=None):
         "and the references are checked set-wise after the load instead",
     )
     parser.add_argument(
+        "--before-install",
+        action="store_true",
+        help="fill a database where repeat_customer is not installed yet (only "
+        "the Odoo addons it depends on), as a data migration before installing "
+        "it would, and leave the tables unanalysed (see bench/fresh_load.py)",
+    )
+    parser.add_argument(
         "--second-currency",
         default="EUR",
         help="ISO code of the foreign currency of some orders (default: EUR)",
@@ -188,11 +196,14 @@ def check_required_columns(cr, table, filled):
 
 def load_context(cr, args):
     """Company, currencies, salesperson and team the orders refer to."""
-    if not scalar(
+    installed = scalar(
         cr,
         "SELECT 1 FROM ir_module_module WHERE name = 'repeat_customer' "
         "AND state = 'installed'",
-    ):
+    )
+    if args.before_install and installed:
+        sys.exit(f"repeat_customer is already installed in database {args.db}")
+    if not args.before_install and not installed:
         sys.exit(f"repeat_customer is not installed in database {args.db}")
     company_id = args.company_id or scalar(
         cr, "SELECT id FROM res_company ORDER BY id LIMIT 1"
@@ -573,10 +584,13 @@ def main(argv=None):
                 conn.commit()
         conn.autocommit = True
         with conn.cursor() as cr:
-            with Step(timings, "VACUUM ANALYZE res_partner, sale_order"):
-                cr.execute("VACUUM ANALYZE res_partner, sale_order")
-            with Step(timings, "ANALYZE (whole database)"):
-                cr.execute("ANALYZE")
+            # --before-install: a data migration as users run them, with no
+            # VACUUM or ANALYZE after the load (see bench/fresh_load.py)
+            if not args.before_install:
+                with Step(timings, "VACUUM ANALYZE res_partner, sale_order"):
+                    cr.execute("VACUUM ANALYZE res_partner, sale_order")
+                with Step(timings, "ANALYZE (whole database)"):
+                    cr.execute("ANALYZE")
             lines = summarize(cr, ctx, first_order_id)
     finally:
         conn.close()

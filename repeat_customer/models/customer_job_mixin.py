@@ -1,6 +1,17 @@
 import json
+import logging
+from contextlib import contextmanager
 
 from odoo import api, models
+from odoo.tools import SQL
+
+_logger = logging.getLogger(__name__)
+
+# a table's planner statistics are refreshed before a job reads it when it
+# was never analysed, or when more rows changed since its last ANALYZE than
+# this share of its rows (plus a margin, so a day of new orders never does)
+STALE_SHARE = 0.2
+STALE_MARGIN = 1000
 
 
 class CustomerJobMixin(models.AbstractModel):
@@ -46,3 +57,46 @@ class CustomerJobMixin(models.AbstractModel):
         """Report one call's work; ``remaining > 0`` has the cron called again
         at once."""
         self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
+
+    @api.model
+    def _job_analyze(self, tables):
+        """ANALYZE those of ``tables`` whose planner statistics are missing or
+        stale, as after a bulk load or a data migration done just before
+        (PostgreSQL's autovacuum may not have run yet). Without statistics
+        the planner takes a big table for a small one and may choose plans
+        that rescan it for every row of another. Return the tables analysed.
+        """
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT c.relname
+                  FROM pg_class c
+                  JOIN pg_stat_user_tables s ON s.relid = c.oid
+                 WHERE c.relname = ANY(%(tables)s) AND c.relkind = 'r'
+                   AND c.relnamespace = current_schema()::regnamespace
+                   AND (c.reltuples < 0
+                        OR s.n_mod_since_analyze
+                           > %(share)s * GREATEST(c.reltuples, 0) + %(margin)s)
+                 ORDER BY c.relname
+                """,
+                tables=list(tables),
+                share=STALE_SHARE,
+                margin=STALE_MARGIN,
+            )
+        )
+        stale = [row[0] for row in self.env.cr.fetchall()]
+        for table in stale:
+            _logger.info("repeat_customer: ANALYZE %s (statistics out of date)", table)
+            self.env.cr.execute(SQL("ANALYZE %s", SQL.identifier(table)))
+        return stale
+
+    @contextmanager
+    def _job_setwise_plans(self):
+        """Within the block, PostgreSQL plans joins as hash or merge joins,
+        never as nested loops: for statements that read whole tables, whose
+        right plan does not depend on estimates that may be wrong."""
+        self.env.cr.execute("SET LOCAL enable_nestloop TO off")
+        try:
+            yield
+        finally:
+            self.env.cr.execute("SET LOCAL enable_nestloop TO DEFAULT")

@@ -3,6 +3,10 @@
 from odoo import api, models
 from odoo.tools import SQL
 
+# up to this many candidates, enrolment probes each one through indexes;
+# above, it matches them all in one pass over the documents
+FEW_CANDIDATES = 2000
+
 
 class CustomerMembership(models.Model):
     _inherit = "customer.membership"
@@ -88,58 +92,110 @@ class CustomerMembership(models.Model):
     def _enrol_from_history(self, company):
         """Enrol every active customer with purchases in ``company``'s history.
 
-        Scans the commercial partners that are not members yet and probes
-        their documents through indexes, so a nightly run where everybody is
-        enrolled already costs one pass over the partners. The join date is
-        the customer's first purchase. Return the number of new members.
+        Set-wise whatever the planner's estimates (a history bulk-loaded just
+        before has none):
+
+        1. the tables read are analysed first when their statistics are
+           missing or stale (``_job_analyze``);
+        2. the candidates, active commercial partners not yet members, are
+           read in one anti-join;
+        3. a few candidates (a normal night) are probed through the indexes
+           on their documents; many (the install on a history) are matched in
+           one pass over the documents with hash joins, never nested loops.
+
+        The join date is the customer's first purchase. Return the number of
+        new members.
         """
         self.env.flush_all()
-        not_member = SQL(
-            """
-            cp.active
-            AND cp.id = cp.commercial_partner_id
-            AND NOT EXISTS (
-                SELECT 1 FROM customer_membership m
-                 WHERE m.partner_id = cp.id AND m.company_id = %(company)s)
-            """,
-            company=company.id,
-        )
-        if company.loyalty_stats_source == "invoice":
+        by_invoice = company.loyalty_stats_source == "invoice"
+        self._analyze_sources(company)
+        with self._job_setwise_plans():
+            self.env.cr.execute(
+                SQL(
+                    """
+                    SELECT cp.id FROM res_partner cp
+                     WHERE cp.active AND cp.id = cp.commercial_partner_id
+                       AND NOT EXISTS (
+                           SELECT 1 FROM customer_membership m
+                            WHERE m.partner_id = cp.id AND m.company_id = %s)
+                    """,
+                    company.id,
+                )
+            )
+            candidates = [row[0] for row in self.env.cr.fetchall()]
+        if not candidates:
+            return 0
+        source, day = self._purchase_source_sql(company, by_invoice)
+        if len(candidates) <= FEW_CANDIDATES:
             select = SQL(
                 """
-                SELECT cp.id, first.day
-                  FROM res_partner cp
-                  CROSS JOIN LATERAL (
-                      SELECT min(am.invoice_date) AS day
-                        FROM account_move am
-                       WHERE am.commercial_partner_id = cp.id
-                         AND am.company_id = %(company)s
-                         AND am.state = 'posted'
-                         AND am.move_type = 'out_invoice'
-                  ) first
-                 WHERE %(not_member)s AND first.day IS NOT NULL
+                SELECT id, day FROM (
+                    SELECT c.id, (SELECT %(day)s FROM %(source)s
+                                     AND p.commercial_partner_id = c.id) AS day
+                      FROM unnest(%(ids)s::int[]) AS c(id)
+                ) first
+                 WHERE day IS NOT NULL
                 """,
-                company=company.id,
-                not_member=not_member,
+                ids=candidates,
+                day=day,
+                source=source,
             )
+            created = self._insert_memberships(company, select)
         else:
             select = SQL(
                 """
-                SELECT cp.id, first.day
-                  FROM res_partner cp
-                  CROSS JOIN LATERAL (
-                      SELECT min((so.date_order AT TIME ZONE 'UTC'
-                                  AT TIME ZONE %(tz)s)::date) AS day
-                        FROM res_partner p
-                        JOIN sale_order so ON so.partner_id = p.id
-                       WHERE p.commercial_partner_id = cp.id
-                         AND so.company_id = %(company)s
-                         AND so.state = 'sale'
-                  ) first
-                 WHERE %(not_member)s AND first.day IS NOT NULL
+                SELECT p.commercial_partner_id, %(day)s FROM %(source)s
+                   AND p.commercial_partner_id = ANY(%(ids)s)
+                 GROUP BY p.commercial_partner_id
                 """,
-                company=company.id,
-                tz=company._loyalty_tz(),
-                not_member=not_member,
+                ids=candidates,
+                day=day,
+                source=source,
             )
-        return len(self._insert_memberships(company, select))
+            with self._job_setwise_plans():
+                created = self._insert_memberships(company, select)
+        # the figures that follow read the new memberships
+        self._job_analyze(["customer_membership"])
+        return len(created)
+
+    @api.model
+    def _analyze_sources(self, company):
+        """Refresh the planner statistics of the tables the computation of
+        ``company`` reads, where they are missing or stale."""
+        by_invoice = company.loyalty_stats_source == "invoice"
+        return self._job_analyze(
+            ["res_partner", "customer_membership"]
+            + (["account_move"] if by_invoice else ["sale_order"])
+        )
+
+    @api.model
+    def _purchase_source_sql(self, company, by_invoice):
+        """(FROM ... WHERE, first purchase day): the company's purchases and
+        their partners ``p``, and the aggregate giving the first day."""
+        if by_invoice:
+            return (
+                SQL(
+                    """
+                    account_move am
+                    JOIN res_partner p ON p.id = am.commercial_partner_id
+                   WHERE am.company_id = %s AND am.state = 'posted'
+                     AND am.move_type = 'out_invoice'
+                    """,
+                    company.id,
+                ),
+                SQL("min(am.invoice_date)"),
+            )
+        return (
+            SQL(
+                """
+                sale_order so
+                JOIN res_partner p ON p.id = so.partner_id
+               WHERE so.company_id = %s AND so.state = 'sale'
+                """,
+                company.id,
+            ),
+            SQL(
+                "min((so.date_order AT TIME ZONE 'UTC' AT TIME ZONE %s)::date)",
+                company._loyalty_tz(),
+            ),
+        )

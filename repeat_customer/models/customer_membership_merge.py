@@ -24,8 +24,9 @@ class CustomerMembership(models.Model):
            survivor's own, so that both customers' coupons stay.
         3. It keeps the higher of the tiers (a merge never downgrades), and
            the later of the tier floors.
-        4. A debt of one is settled from the other's available points, as
-           later points settle a debt; balances are then the ledger's sums.
+        4. The balances add up, and a debt of one is settled from the
+           other's available points, as later points settle a debt (see the
+           ledger's ``_post``).
 
         Statistics, RFM and churn are recomputed by ``_merge_recompute``
         once Odoo has moved the orders. Return the surviving memberships.
@@ -59,6 +60,16 @@ class CustomerMembership(models.Model):
         number, customer = lost.name, lost.partner_id.display_name
         params = {"dst": self.id, "src": lost.id}
         for query in (
+            # 4. the balances move with the lines (by delta, as a posting)
+            """UPDATE customer_membership d
+                  SET points_balance = COALESCE(d.points_balance, 0)
+                                       + COALESCE(s.points_balance, 0),
+                      points_pending = COALESCE(d.points_pending, 0)
+                                       + COALESCE(s.points_pending, 0),
+                      has_negative_balance = COALESCE(d.points_balance, 0)
+                                             + COALESCE(s.points_balance, 0) < 0
+                 FROM customer_membership s
+                WHERE d.id = %(dst)s AND s.id = %(src)s""",
             # 2. the ledger, tier history and coupons
             "UPDATE customer_point_entry SET membership_id = %(dst)s"
             " WHERE membership_id = %(src)s",
@@ -108,7 +119,6 @@ class CustomerMembership(models.Model):
         # 4. a debt of either is settled from the other's points
         entries = self.env["customer.point.entry"].sudo()
         entries._settle_debts(self.ids)
-        entries._refresh_balances(self.ids)
         self.message_post(
             body=self.env._(
                 "Merged with membership %(number)s of %(customer)s (Merge "

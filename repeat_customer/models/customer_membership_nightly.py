@@ -78,20 +78,25 @@ class CustomerMembership(models.Model):
         self.invalidate_model()
 
     @api.model
-    def _compute_company(self, company, batch_size=None):
+    def _compute_company(self, company, batch_size=None, nightly=False):
         """Run the whole computation for ``company`` in this transaction.
 
         Used by the install hook, tests and benchmarks; the cron does the same
-        steps one batch per call with commits in between.
+        steps one batch per call with commits in between. The statistics of
+        every member are recomputed, or with ``nightly`` those the cron's
+        pass would (``_stats_plan``).
         """
         batch_size = batch_size or self._batch_size()
+        self._analyze_sources(company)
         if company.loyalty_auto_enroll:
             self._enrol_from_history(company)
         self.env.flush_all()
+        plan = self._stats_plan(company, full=not nightly)
         last_id = 0
-        while ids := self._next_batch(company, last_id, batch_size):
+        while ids := self._stats_batch(company, plan, last_id, batch_size):
             self._update_statistics(company, ids)
             last_id = ids[-1]
+        self._stats_done(company, plan)
         cutpoints, params = self._prepare_scoring(company)
         last_id = 0
         while ids := self._next_batch(company, last_id, batch_size):
@@ -146,16 +151,19 @@ class CustomerMembership(models.Model):
         step = state["step"]
         batch_size = self._batch_size()
         if step == "enrol":
+            self._analyze_sources(company)
             if company.loyalty_auto_enroll:
                 self._enrol_from_history(company)
             state.update(step="stats", last_id=0)
         elif step == "stats":
             self.env.flush_all()
-            ids = self._next_batch(company, state["last_id"], batch_size)
+            plan = state.setdefault("stats_plan", self._stats_plan(company))
+            ids = self._stats_batch(company, plan, state["last_id"], batch_size)
             if ids:
                 self._update_statistics(company, ids)
                 state["last_id"] = ids[-1]
             else:
+                self._stats_done(company, state.pop("stats_plan"))
                 state.update(step="prepare", last_id=0)
         elif step == "prepare":
             self._prepare_scoring(company)

@@ -1,12 +1,10 @@
 """RFM: cut points, scores and segments (written with the churn figures of the
 model in ``customer_membership_churn``), and the snapshots of what moved."""
 
-import numpy as np
-
 from odoo import api, models
 from odoo.tools import SQL
 
-from ..tools import bgnbd
+from ..tools import scoring
 from .customer_membership_churn import CHURN_HORIZON_DAYS, DAYS_PER_PERIOD
 
 QUANTILES = [0.2, 0.4, 0.6, 0.8]
@@ -76,7 +74,7 @@ class CustomerMembership(models.Model):
     @api.model
     def _score_sql(self, value, cutpoints, higher_is_better, inclusive):
         """SQL scoring the SQL expression ``value`` from 1 to 5 against four
-        cut points."""
+        cut points, as ``tools.scoring.score`` does."""
         op = SQL(">=") if inclusive else SQL(">")
         passed = SQL(" + ").join(
             SQL("(%s %s %s)::int", value, op, float(c)) for c in cutpoints
@@ -93,22 +91,20 @@ class CustomerMembership(models.Model):
         segments = self.env["customer.segment"].search(
             [("company_id", "in", [False, company.id])], order="sequence, id"
         )
-        segment_map = []
-        for r in range(1, 6):
-            for f in range(1, 6):
-                for m in range(1, 6):
-                    match = next(
-                        (
-                            seg.id
-                            for seg in segments
-                            if seg.recency_min <= r <= seg.recency_max
-                            and seg.frequency_min <= f <= seg.frequency_max
-                            and seg.monetary_min <= m <= seg.monetary_max
-                        ),
-                        None,
-                    )
-                    segment_map.append(match)
-        return segment_map
+        return scoring.segment_map(
+            [
+                (
+                    seg.id,
+                    seg.recency_min,
+                    seg.recency_max,
+                    seg.frequency_min,
+                    seg.frequency_max,
+                    seg.monetary_min,
+                    seg.monetary_max,
+                )
+                for seg in segments
+            ]
+        )
 
     @api.model
     def _update_scores(self, company, membership_ids, cutpoints, params):
@@ -121,42 +117,9 @@ class CustomerMembership(models.Model):
         """
         if not membership_ids:
             return []
-        today = company._loyalty_today()
         ids = list(membership_ids)
-        fit_ids, churn, expected = [], [], []
-        if params:
-            fit_ids, frequency, recency, age = self._churn_inputs(
-                company, SQL("id = ANY(%s)", ids)
-            )
-            if fit_ids:
-                model = bgnbd.BgNbdParams(**params)
-                alive = bgnbd.probability_alive(model, frequency, recency, age)
-                churn = np.round(1.0 - alive, CHURN_DIGITS).tolist()
-                expected = np.round(
-                    bgnbd.expected_purchases(
-                        model,
-                        CHURN_HORIZON_DAYS / DAYS_PER_PERIOD,
-                        frequency,
-                        recency,
-                        age,
-                    ),
-                    EXPECTED_DIGITS,
-                ).tolist()
-        if cutpoints:
-            threshold = cutpoints["method"] == "threshold"
-            recency_days = SQL("(%s::date - m.last_order_date)", today)
-            scores = SQL(
-                "%s AS r, %s AS f, %s AS mo",
-                self._score_sql(recency_days, cutpoints["recency"], False, False),
-                self._score_sql(
-                    SQL("m.rfm_frequency"), cutpoints["frequency"], True, threshold
-                ),
-                self._score_sql(
-                    SQL("m.rfm_monetary"), cutpoints["monetary"], True, threshold
-                ),
-            )
-        else:
-            scores = SQL("NULL::int AS r, NULL::int AS f, NULL::int AS mo")
+        fit_ids, churn, expected = self._churn_figures(company, ids, params)
+        scores = self._scores_sql(company, cutpoints)
         self.env.cr.execute(
             SQL(
                 """
@@ -177,11 +140,13 @@ class CustomerMembership(models.Model):
                            CASE WHEN order_count > 0 THEN r END AS r,
                            CASE WHEN order_count > 0 THEN f END AS f,
                            CASE WHEN order_count > 0 THEN mo END AS mo,
+                           -- tools.scoring.segment_index, from 1
                            CASE WHEN order_count > 0 THEN
                                (%(segment_map)s::int[])[(r - 1) * 25 + (f - 1) * 5 + mo]
                            END AS segment_id,
                            probability,
                            expected,
+                           -- tools.scoring.churn_risk
                            CASE WHEN probability IS NULL THEN NULL
                                 WHEN probability >= %(high)s THEN 'high'
                                 WHEN probability >= %(medium)s THEN 'medium'
@@ -235,6 +200,45 @@ class CustomerMembership(models.Model):
                 [move for move in moves if move[1]]
             )
         return [(mid, old) for mid, old, _new, changed in rows if changed]
+
+    @api.model
+    def _churn_figures(self, company, ids, params):
+        """(ids, churn probabilities, expected purchases) of the members of
+        ``ids`` who have churn inputs, under the fitted ``params``."""
+        if not params:
+            return [], [], []
+        fit_ids, frequency, recency, age = self._churn_inputs(
+            company, SQL("id = ANY(%s)", ids)
+        )
+        if not fit_ids:
+            return [], [], []
+        churn, expected = scoring.churn_figures(
+            params,
+            frequency,
+            recency,
+            age,
+            CHURN_HORIZON_DAYS / DAYS_PER_PERIOD,
+            digits=(CHURN_DIGITS, EXPECTED_DIGITS),
+        )
+        return fit_ids, churn, expected
+
+    @api.model
+    def _scores_sql(self, company, cutpoints):
+        """SQL of the R, F and M scores (r, f, mo) of a member ``m``."""
+        if not cutpoints:
+            return SQL("NULL::int AS r, NULL::int AS f, NULL::int AS mo")
+        threshold = cutpoints["method"] == "threshold"
+        recency_days = SQL("(%s::date - m.last_order_date)", company._loyalty_today())
+        return SQL(
+            "%s AS r, %s AS f, %s AS mo",
+            self._score_sql(recency_days, cutpoints["recency"], False, False),
+            self._score_sql(
+                SQL("m.rfm_frequency"), cutpoints["frequency"], True, threshold
+            ),
+            self._score_sql(
+                SQL("m.rfm_monetary"), cutpoints["monetary"], True, threshold
+            ),
+        )
 
     @api.model
     def _log_segment_moves(self, moves):

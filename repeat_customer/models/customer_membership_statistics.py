@@ -1,7 +1,17 @@
-"""Purchase statistics of the members, from orders or invoices, in SQL."""
+"""Purchase statistics of the members, from orders or invoices, in SQL, and
+which members a night must recompute."""
+
+import json
+from datetime import timedelta
 
 from odoo import api, fields, models
 from odoo.tools import SQL
+
+# a full pass (every member from all documents) at least this often
+FULL_STATS_DAYS = 7
+# documents written by a transaction that started before the last pass but
+# committed after it are still seen: "changed since" looks this far back
+SINCE_MARGIN = timedelta(hours=1)
 
 
 class CustomerMembership(models.Model):
@@ -121,3 +131,134 @@ class CustomerMembership(models.Model):
                 window_start=window_start,
             )
         )
+
+    # ------------------------------------------------------------------
+    # Which members a pass recomputes
+    # ------------------------------------------------------------------
+    @api.model
+    def _stats_signature(self, company):
+        """The settings the statistics depend on; a change forces a full pass."""
+        return json.dumps(
+            [
+                company.loyalty_stats_source,
+                company.loyalty_rfm_window_days,
+                company._loyalty_tz(),
+                company.currency_id.id,
+            ]
+        )
+
+    @api.model
+    def _stats_plan(self, company, full=False):
+        """How the statistics pass starting now covers ``company``: a dict
+        (JSON-safe, kept in the nightly job's state) with the database time
+        it starts at and, for a pass over the changed members only, the time
+        and window start of the last pass.
+
+        Confirming or cancelling an order already refreshes its customer's
+        figures; the night catches what no event reports: orders or invoices
+        edited afterwards, contacts moved to another company, and documents
+        leaving the RFM window. Every ``FULL_STATS_DAYS`` days, after a
+        change of the settings the statistics depend on, or with ``full``,
+        every member is recomputed from all documents.
+        """
+        plan = {"started": fields.Datetime.to_string(self.env.cr.now())}
+        last_full = company.loyalty_stats_full_date
+        if (
+            full
+            or not company.loyalty_stats_since
+            or not last_full
+            or company.loyalty_stats_signature != self._stats_signature(company)
+            or (company._loyalty_today() - last_full).days >= FULL_STATS_DAYS
+        ):
+            return plan
+        plan["since"] = fields.Datetime.to_string(
+            company.loyalty_stats_since - SINCE_MARGIN
+        )
+        plan["window_start"] = fields.Date.to_string(
+            company.loyalty_stats_window_start or company._loyalty_today()
+        )
+        return plan
+
+    @api.model
+    def _stats_window_start(self, company):
+        return fields.Date.subtract(
+            company._loyalty_today(), days=company.loyalty_rfm_window_days
+        )
+
+    @api.model
+    def _stats_batch(self, company, plan, after_id, limit):
+        """The next ``limit`` ids after ``after_id`` the pass of ``plan``
+        recomputes: every member, or the members whose documents or contacts
+        changed since the last pass, who joined since, or who have a
+        document that left the window."""
+        if "since" not in plan:
+            return self._next_batch(company, after_id, limit)
+        since = fields.Datetime.to_datetime(plan["since"])
+        if company.loyalty_stats_source == "invoice":
+            changed = SQL(
+                """
+                SELECT am.commercial_partner_id FROM account_move am
+                 WHERE am.company_id = %(company)s
+                   AND am.move_type IN ('out_invoice', 'out_refund')
+                   AND (am.write_date >= %(since)s
+                        OR (am.state = 'posted' AND am.invoice_date > %(old)s
+                            AND am.invoice_date <= %(new)s))
+                """,
+                company=company.id,
+                since=since,
+                old=plan["window_start"],
+                new=self._stats_window_start(company),
+            )
+        else:
+            changed = SQL(
+                """
+                SELECT p.commercial_partner_id
+                  FROM sale_order so
+                  JOIN res_partner p ON p.id = so.partner_id
+                 WHERE so.company_id = %(company)s
+                   AND (so.write_date >= %(since)s
+                        OR (so.state = 'sale'
+                            AND so.date_order >= %(old)s::date - 1
+                            AND (so.date_order AT TIME ZONE 'UTC'
+                                 AT TIME ZONE %(tz)s)::date
+                                BETWEEN %(old)s::date + 1 AND %(new)s))
+                """,
+                company=company.id,
+                since=since,
+                old=plan["window_start"],
+                new=self._stats_window_start(company),
+                tz=company._loyalty_tz(),
+            )
+        with self._job_setwise_plans():
+            self.env.cr.execute(
+                SQL(
+                    """
+                    SELECT m.id FROM customer_membership m
+                     WHERE m.company_id = %(company)s AND m.id > %(after)s
+                       AND (m.create_date >= %(since)s
+                            OR m.partner_id IN (%(changed)s)
+                            OR m.partner_id IN (
+                                SELECT commercial_partner_id FROM res_partner
+                                 WHERE write_date >= %(since)s))
+                     ORDER BY m.id LIMIT %(limit)s
+                    """,
+                    company=company.id,
+                    after=after_id,
+                    since=since,
+                    changed=changed,
+                    limit=limit,
+                )
+            )
+            return [row[0] for row in self.env.cr.fetchall()]
+
+    @api.model
+    def _stats_done(self, company, plan):
+        """Record what the pass of ``plan`` covered, for the next night."""
+        values = {
+            "loyalty_stats_since": fields.Datetime.to_datetime(plan["started"]),
+            "loyalty_stats_window_start": self._stats_window_start(company),
+            "loyalty_stats_signature": self._stats_signature(company),
+        }
+        if "since" not in plan:
+            values["loyalty_stats_full_date"] = company._loyalty_today()
+        company.sudo().write(values)

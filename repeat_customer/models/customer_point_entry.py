@@ -16,9 +16,10 @@ KIND_SELECTION = [
 
 
 class CustomerPointEntry(models.Model):
-    """One line of the points ledger. Lines are only ever added: the ORM
-    refuses to change or delete them, corrections are new lines. Only the
-    ledger's own bookkeeping (state, remaining points) moves, in SQL."""
+    """One line of the points ledger. Lines are only ever added, by one
+    writer (``_post``): the ORM refuses to change or delete them, corrections
+    are new lines. Only the ledger's own bookkeeping (state, remaining
+    points) moves, in SQL."""
 
     _name = "customer.point.entry"
     _description = "Loyalty Points Ledger Line"
@@ -224,7 +225,10 @@ class CustomerPointEntry(models.Model):
     # Immutability
     # ------------------------------------------------------------------
     @api.model_create_multi
-    def create(self, vals_list):
+    def create(self, vals_list):  # pylint: disable=method-required-super
+        """Lines are posted by ``_post`` (see customer_point_entry_ledger.py),
+        which takes the points they spend and moves the balances; ``create``
+        on a superuser environment goes through it."""
         if not self.env.su:
             raise UserError(
                 self.env._(
@@ -232,10 +236,9 @@ class CustomerPointEntry(models.Model):
                     "To correct a balance, use Adjust Points on the membership."
                 )
             )
-        for vals in vals_list:
-            if vals.get("kind") == "adjust" and not (vals.get("reason") or "").strip():
-                raise UserError(self.env._("A points adjustment needs a reason."))
-        return super().create(vals_list)
+        entries = self._post(vals_list)
+        entries._check_company()
+        return entries
 
     def write(self, vals):
         if vals:
@@ -296,3 +299,75 @@ class CustomerPointEntry(models.Model):
             "res_id": record.id,
             "view_mode": "form",
         }
+
+    # ------------------------------------------------------------------
+    # What the programme posts
+    # ------------------------------------------------------------------
+    @api.model
+    def _reverse(self, entries, amounts=None, credit_note=None, date=None):
+        """Post the reversal of ``entries`` (earned or redeemed lines), in the
+        state of the line reversed: ``amounts`` is {entry id: points to
+        reverse} (default: all of it). Return the reversal lines."""
+        entries = entries.sudo()
+        lines = []
+        for entry in entries:
+            points = (amounts or {}).get(entry.id, abs(entry.points))
+            if points <= 0:
+                continue
+            lines.append(
+                {
+                    "membership_id": entry.membership_id.id,
+                    "kind": "reverse",
+                    "points": -points if entry.points > 0 else points,
+                    "state": entry.state,
+                    "available_date": entry.available_date,
+                    "release_rule": entry.release_rule,
+                    "date": date,
+                    "sale_order_id": entry.sale_order_id.id,
+                    "credit_note_id": credit_note.id if credit_note else None,
+                    "reversed_entry_id": entry.id,
+                    "reward_id": entry.reward_id.id,
+                }
+            )
+        return self._post(lines)
+
+    @api.model
+    def _post_adjustment(self, membership, points, reason, expiry_date=None):
+        """Post a manual adjustment of ``points`` (signed) with its reason;
+        points given expire by the company's policy unless ``expiry_date``."""
+        membership = membership.sudo()
+        if points > 0 and expiry_date is None:
+            expiry_date = membership.company_id._loyalty_points_expiry_date(
+                membership.company_id._loyalty_today()
+            )
+        return self._post(
+            [
+                {
+                    "membership_id": membership.id,
+                    "kind": "adjust",
+                    "points": points,
+                    "expiry_date": expiry_date if points > 0 else None,
+                    "reason": reason,
+                }
+            ]
+        )
+
+    @api.model
+    def _post_redemption(
+        self, membership, points, order=None, reason=None, reward=None
+    ):
+        """Spend ``points`` of the member's available points."""
+        if points <= 0:
+            raise UserError(self.env._("The points to redeem must be above 0."))
+        return self._post(
+            [
+                {
+                    "membership_id": membership.id,
+                    "kind": "redeem",
+                    "points": -points,
+                    "sale_order_id": order.id if order else None,
+                    "reward_id": reward.id if reward else None,
+                    "reason": reason,
+                }
+            ]
+        )

@@ -6,6 +6,8 @@ import logging
 from odoo import api, fields, models
 from odoo.tools import SQL
 
+from .customer_point_entry_ledger import BALANCE_FIELDS
+
 _logger = logging.getLogger(__name__)
 
 
@@ -15,7 +17,6 @@ class CustomerPointEntry(models.Model):
     # ------------------------------------------------------------------
     # Daily jobs
     # ------------------------------------------------------------------
-    @api.model
     @api.model
     def _date_pending_lines(self, company, today):
         """Give a release date to the pending points waiting for a delivery
@@ -101,25 +102,49 @@ class CustomerPointEntry(models.Model):
             )
         )
         ids = [row[0] for row in cr.fetchall()]
-        if not ids:
-            return 0
-        cr.execute(
+        self._release_lines(ids)
+        return len(ids)
+
+    @api.model
+    def _release_lines(self, line_ids):
+        """Make pending earned lines available, with their reversals, moving
+        their points from the pending to the available balance in the same
+        statement, then settle the debts this makes payable (rule 7). Return
+        the ids of the members concerned."""
+        if not line_ids:
+            return []
+        self.flush_model()
+        self.env["customer.membership"].flush_model(BALANCE_FIELDS)
+        self.env.cr.execute(
             SQL(
                 """
-                UPDATE customer_point_entry
-                   SET state = 'available'
-                 WHERE state = 'pending'
-                   AND (id = ANY(%(ids)s) OR reversed_entry_id = ANY(%(ids)s))
-             RETURNING membership_id
+                WITH released AS (
+                    UPDATE customer_point_entry
+                       SET state = 'available'
+                     WHERE state = 'pending'
+                       AND (id = ANY(%(ids)s) OR reversed_entry_id = ANY(%(ids)s))
+                 RETURNING membership_id, points
+                ),
+                delta AS (
+                    SELECT membership_id, sum(points) AS av, -sum(points) AS pe
+                      FROM released GROUP BY membership_id
+                ),
+                balance AS (%(balance)s)
+                SELECT id, balance, was_negative FROM balance
                 """,
-                ids=ids,
+                ids=list(line_ids),
+                balance=self._balance_delta_sql("delta"),
             )
         )
-        member_ids = list({row[0] for row in cr.fetchall()})
+        result = self.env.cr.fetchall()
         self.invalidate_model(["state"])
+        self._post_invalidate()
+        self._log_negative(
+            {mid: bal for mid, bal, was in result if bal < 0 and not was}
+        )
+        member_ids = [row[0] for row in result]
         self._settle_debts(member_ids)
-        self._refresh_balances(member_ids)
-        return len(ids)
+        return member_ids
 
     @api.model
     def _expire_batch(self, company, today, limit):
@@ -156,51 +181,17 @@ class CustomerPointEntry(models.Model):
                 today,
             )
         )
-        totals = cr.fetchall()
-        lines = self._insert_lines(
+        self._post(
             [
                 {
                     "membership_id": mid,
                     "kind": "expire",
                     "points": -total,
-                    "state": "available",
                     "date": today,
-                    "remaining_points": 0,
                 }
-                for mid, total in totals
+                for mid, total in cr.fetchall()
             ]
         )
-        cr.execute(
-            SQL(
-                """
-                WITH exp AS (
-                    SELECT * FROM unnest(%(line_ids)s::int[], %(member_ids)s::int[])
-                             AS x(line_id, membership_id)
-                ),
-                src AS (
-                    SELECT e.id, exp.line_id, e.remaining_points
-                      FROM customer_point_entry e
-                      JOIN exp ON exp.membership_id = e.membership_id
-                     WHERE e.state = 'available' AND e.remaining_points > 0
-                       AND e.expiry_date < %(today)s
-                ),
-                logged AS (
-                    INSERT INTO customer_point_consumption
-                           (source_entry_id, consumer_entry_id, points)
-                    SELECT id, line_id, remaining_points FROM src
-                )
-                UPDATE customer_point_entry e
-                   SET remaining_points = 0
-                  FROM src
-                 WHERE e.id = src.id
-                """,
-                line_ids=[line[0] for line in lines],
-                member_ids=[line[1] for line in lines],
-                today=today,
-            )
-        )
-        self.invalidate_model(["remaining_points"])
-        self._refresh_balances(member_ids)
         return len(member_ids)
 
     @api.model

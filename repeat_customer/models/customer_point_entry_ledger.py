@@ -1,8 +1,10 @@
-"""The points ledger's bookkeeping: locks, balances, how points are taken and
-debts settled (set-wise SQL), and the posting of reversals, adjustments and
-redemptions."""
+"""The points ledger's one writer, ``_post``, and its bookkeeping: how points
+are taken and debts settled (set-wise SQL), and how balances move. The
+reversal, adjustment and redemption helpers of ``customer_point_entry`` only
+build the lines they post."""
 
 import logging
+from collections import defaultdict
 
 from odoo import api, models
 from odoo.exceptions import UserError
@@ -13,26 +15,223 @@ _logger = logging.getLogger(__name__)
 DEFAULT_LEDGER_BATCH = 50000
 LEDGER_BATCH_PARAM = "repeat_customer.ledger_batch_size"
 
+# the columns ``_post`` writes from a line's values, with their SQL types
+LINE_COLUMNS = {
+    "membership_id": "int",
+    "kind": "varchar",
+    "points": "int",
+    "state": "varchar",
+    "date": "date",
+    "remaining_points": "int",
+    "reason": "text",
+    "release_rule": "varchar",
+    "available_date": "date",
+    "expiry_date": "date",
+    "sale_order_id": "int",
+    "tier_id": "int",
+    "base_amount": "numeric",
+    "multiplier": "float8",
+    "reward_id": "int",
+    "credit_note_id": "int",
+    "reversed_entry_id": "int",
+    "user_id": "int",
+}
+# values ``_post`` accepts besides the columns
+LINE_EXTRAS = {"rule_ids"}
+# the one2many fields whose cache a posting makes stale
+BALANCE_FIELDS = ["points_balance", "points_pending", "has_negative_balance"]
+
+
+def _take_order():
+    """SQL order in which a member's available points are taken (rule 2)."""
+    return SQL("e.expiry_date NULLS LAST, e.date, e.id")
+
 
 class CustomerPointEntry(models.Model):
     _name = "customer.point.entry"
     _inherit = ["customer.point.entry", "customer.job.mixin"]
 
-    # ------------------------------------------------------------------
-    # Bookkeeping (SQL, set-wise)
-    # ------------------------------------------------------------------
     @api.model
     def _batch_size(self):
         return self._job_batch_size(LEDGER_BATCH_PARAM, DEFAULT_LEDGER_BATCH)
 
+    # ------------------------------------------------------------------
+    # The writer
+    # ------------------------------------------------------------------
+    @api.model
+    def _post(self, lines):
+        """Post ledger lines: the only way lines are written, for every kind.
+
+        ``lines`` is a list of dicts with the values of the lines (the keys
+        of ``LINE_COLUMNS`` and ``rule_ids``, the bonus rule ids); ``date``
+        defaults to the company's today, ``state`` to available. Return the
+        posted lines, in the order given. Nothing is written when a line is
+        refused (``UserError``).
+
+        How points are taken (the consumption contract):
+
+        1. Only available points with points left are taken; pending points
+           count towards tiers but are never spent.
+        2. A member's points are taken in this order: the line that expires
+           first first, lines without expiry last, then the oldest line, then
+           the lowest id (FIFO by validity).
+        3. A line that takes points (a redemption, a negative adjustment, a
+           reversal of earned points) is posted with its points left equal to
+           its points, negative: what it still has to take. Taking raises it
+           towards zero; every point taken is a ``customer.point.consumption``
+           row (source line, consumer line, points), so that a line's points
+           left are always its points minus what consumption rows took (plus
+           what they gave back).
+        4. A redemption or a negative adjustment never takes more than the
+           member's available balance, read from the ledger under a row lock
+           of the membership; otherwise it is refused and nothing is written.
+           It is served in full when it is posted.
+        5. An expiry takes exactly the points left on the member's lines whose
+           validity ended before the expiry's date.
+        6. A reversal of earned points takes them back from the reversed line
+           first. What that line no longer has is a debt: the reversal keeps
+           it as negative points left, and the available balance may go below
+           zero (the member is flagged and a note is logged once).
+        7. Debts are settled, oldest first (lowest id), per rule 2, whenever
+           available points are posted, pending points are released, or two
+           memberships are merged, so that points spent twice never expire as
+           well. A debt of a pending reversal waits until it is released.
+        8. A reversal of a redemption gives the points back to the lines they
+           were taken from (negative consumption rows).
+
+        Balances move by delta, never by recount: the statement that inserts
+        lines adds their points to the members' available or pending balance,
+        and the statement that releases lines moves their points from pending
+        to available. Taking points does not change a balance.
+        """
+        if not lines:
+            return self.browse()
+        rows = self._post_prepare(lines)
+        spends = [
+            r for r in rows if r["kind"] in ("redeem", "adjust") and r["points"] < 0
+        ]
+        takers = [r for r in rows if r["points"] < 0]
+        self._lock_memberships({r["membership_id"] for r in takers})
+        self._post_check_cover(spends)
+        posted, owing = self._post_insert(rows)
+        ids = [line_id for line_id, _mid in posted]
+        for row, line_id in zip(rows, ids, strict=True):
+            row["id"] = line_id
+        self._post_rules(rows)
+        # rule 6: a reversal takes back from its own line first
+        self._consume_from(
+            [
+                (r["id"], r["reversed_entry_id"], -r["points"])
+                for r in takers
+                if r["kind"] == "reverse"
+            ]
+        )
+        # rule 5: exactly the expired points, before anything else is taken
+        expiries = [r for r in takers if r["kind"] == "expire"]
+        self._consume_expired(expiries)
+        self._post_check_served(expiries)
+        # rule 8
+        self._give_back(
+            [r["id"] for r in rows if r["kind"] == "reverse" and r["points"] > 0]
+        )
+        # rules 3, 4 and 7
+        self._settle_debts(owing | {r["membership_id"] for r in takers})
+        self._post_check_served(
+            [r for r in takers if r["kind"] in ("redeem", "adjust")]
+        )
+        self.invalidate_model(["remaining_points"])
+        return self.browse(ids)
+
+    @api.model
+    def _post_prepare(self, lines):
+        """Check the lines' values and fill their defaults (rules 3 and 6:
+        points left). Raise ``UserError`` on a line that cannot be posted."""
+        kinds = dict(self._fields["kind"].selection)
+        membership_ids = {vals.get("membership_id") for vals in lines}
+        if not all(isinstance(mid, int) for mid in membership_ids):
+            raise UserError(self.env._("A ledger line needs an existing membership."))
+        self.env["customer.membership"].flush_model(["company_id"])
+        self.env.cr.execute(
+            SQL(
+                "SELECT id, company_id FROM customer_membership WHERE id = ANY(%s)",
+                list(membership_ids),
+            )
+        )
+        company_of = dict(self.env.cr.fetchall())
+        if len(company_of) != len(membership_ids):
+            raise UserError(self.env._("A ledger line needs an existing membership."))
+        companies = self.env["res.company"].browse(set(company_of.values()))
+        todays = {company.id: company._loyalty_today() for company in companies}
+        rows = []
+        for vals in lines:
+            unknown = set(vals) - set(LINE_COLUMNS) - LINE_EXTRAS
+            if unknown:
+                raise UserError(
+                    self.env._(
+                        "A ledger line has no field %(fields)s.",
+                        fields=", ".join(sorted(unknown)),
+                    )
+                )
+            row = dict(vals)
+            kind, points = row.get("kind"), row.get("points")
+            if kind not in kinds:
+                raise UserError(self.env._("A ledger line needs a valid type."))
+            if not isinstance(points, int) or isinstance(points, bool) or not points:
+                raise UserError(
+                    self.env._("A ledger line moves a whole number of points.")
+                )
+            if kind == "adjust" and not (row.get("reason") or "").strip():
+                raise UserError(self.env._("A points adjustment needs a reason."))
+            if (kind == "earn" and points < 0) or (
+                kind in ("redeem", "expire") and points > 0
+            ):
+                raise UserError(
+                    self.env._(
+                        "A ledger line of type %(kind)s cannot have %(points)s points.",
+                        kind=kinds[kind],
+                        points=points,
+                    )
+                )
+            if kind == "reverse" and not row.get("reversed_entry_id"):
+                raise UserError(self.env._("A reversal needs the line it reverses."))
+            row.setdefault("state", "available")
+            if row["state"] not in ("available", "pending"):
+                raise UserError(self.env._("A ledger line is pending or available."))
+            row["date"] = row.get("date") or todays[company_of[row["membership_id"]]]
+            row["user_id"] = row.get("user_id") or self.env.uid
+            if points < 0:
+                row["remaining_points"] = points
+            elif kind in ("earn", "adjust"):
+                row["remaining_points"] = points
+            else:
+                row["remaining_points"] = 0
+            row["rule_ids"] = self._post_rule_ids(row.get("rule_ids"))
+            rows.append(row)
+        return rows
+
+    @api.model
+    def _post_rule_ids(self, value):
+        """Bonus rule ids from a list of ids or of x2many commands."""
+        ids = []
+        for item in value or ():
+            if isinstance(item, int):
+                ids.append(item)
+            elif isinstance(item, list | tuple) and item and item[0] == 6:
+                ids.extend(item[2])
+            elif isinstance(item, list | tuple) and item and item[0] == 4:
+                ids.append(item[1])
+            else:
+                raise UserError(self.env._("Bonus rules are given by their ids."))
+        return ids
+
     @api.model
     def _lock_memberships(self, membership_ids):
-        """Lock the memberships whose points are about to move.
+        """Lock the memberships whose points are about to be taken.
 
-        Every change of the ledger rewrites the membership's balances, so a
-        transaction that started before another one changed the same member's
-        points fails here with a serialization error (and is retried by the
-        server) instead of spending a balance it read before the change.
+        A transaction that started before another one changed the same
+        member's points fails here with a serialization error (and is retried
+        by the server) instead of spending a balance it read before the
+        change.
         """
         if membership_ids:
             self.env.cr.execute(
@@ -41,13 +240,14 @@ class CustomerPointEntry(models.Model):
                     SELECT id FROM customer_membership
                      WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE
                     """,
-                    list(membership_ids),
+                    sorted(membership_ids),
                 )
             )
 
     @api.model
     def _ledger_balances(self, membership_ids):
         """{membership id: (available, pending)} summed from the ledger."""
+        self.flush_model()
         self.env.cr.execute(
             SQL(
                 """
@@ -66,57 +266,113 @@ class CustomerPointEntry(models.Model):
         return balances
 
     @api.model
-    def _insert_lines(self, rows):
-        """INSERT ledger lines from dicts in one statement and return their
-        (id, membership id, sales order id).
+    def _post_check_cover(self, spends):
+        """Rule 4: refuse spends above the member's available balance."""
+        if not spends:
+            return
+        needed = defaultdict(int)
+        for row in spends:
+            needed[row["membership_id"]] -= row["points"]
+        balances = self._ledger_balances(list(needed))
+        memberships = self.env["customer.membership"].sudo()
+        for row in spends:
+            available = balances[row["membership_id"]][0]
+            if needed[row["membership_id"]] <= available:
+                continue
+            member = memberships.browse(row["membership_id"]).display_name
+            if row["kind"] == "adjust":
+                raise UserError(
+                    self.env._(
+                        "%(member)s has %(available)s points available: an "
+                        "adjustment cannot take %(points)s.",
+                        member=member,
+                        available=available,
+                        points=-row["points"],
+                    )
+                )
+            raise UserError(
+                self.env._(
+                    "%(member)s has %(available)s points available, not enough "
+                    "to redeem %(points)s.",
+                    member=member,
+                    available=available,
+                    points=-row["points"],
+                )
+            )
 
-        Used where lines are posted in bulk (daily jobs, order confirmation):
-        the lines get the same columns the ORM would give them.
-        """
+    @api.model
+    def _post_check_served(self, rows):
+        """Rules 4 and 5: a spend or an expiry is taken in full when posted;
+        if the ledger's points left disagree with its balance, refuse rather
+        than post points that cannot be traced."""
         if not rows:
-            return []
+            return
+        self.env.cr.execute(
+            SQL(
+                "SELECT membership_id FROM customer_point_entry"
+                " WHERE id = ANY(%s) AND remaining_points <> 0",
+                [r["id"] for r in rows],
+            )
+        )
+        unserved = [row[0] for row in self.env.cr.fetchall()]
+        if unserved:
+            member = self.env["customer.membership"].sudo().browse(unserved[0])
+            raise UserError(
+                self.env._(
+                    "The points of %(member)s cannot be traced to the lines "
+                    "they come from; ask a loyalty manager to check the ledger.",
+                    member=member.display_name,
+                )
+            )
+
+    def _balance_delta_sql(self, delta):
+        """The UPDATE that moves members' balances by ``delta`` (a CTE of
+        (membership_id, av, pe)), returning (id, balance, was negative)."""
+        return SQL(
+            """
+            UPDATE customer_membership m
+               SET points_balance = COALESCE(m.points_balance, 0) + d.av,
+                   points_pending = COALESCE(m.points_pending, 0) + d.pe,
+                   has_negative_balance = COALESCE(m.points_balance, 0) + d.av < 0
+              FROM %(delta)s d
+              JOIN customer_membership o ON o.id = d.membership_id
+             WHERE m.id = d.membership_id
+         RETURNING m.id, m.points_balance AS balance,
+                   COALESCE(o.has_negative_balance, FALSE) AS was_negative
+            """,
+            delta=SQL.identifier(delta),
+        )
+
+    @api.model
+    def _post_insert(self, rows):
+        """INSERT the lines and move the balances by their points in one
+        statement. Return ([(line id, membership id)] in the rows' order, the
+        ids of the members who owed points before or owe points now)."""
         self.flush_model()
-        columns = {
-            "membership_id": "int",
-            "kind": "varchar",
-            "points": "int",
-            "state": "varchar",
-            "date": "date",
-            "remaining_points": "int",
-            "reason": "text",
-            "release_rule": "varchar",
-            "available_date": "date",
-            "expiry_date": "date",
-            "sale_order_id": "int",
-            "tier_id": "int",
-            "base_amount": "numeric",
-            "multiplier": "float8",
-        }
-        names = SQL(", ").join(SQL.identifier(col) for col in columns)
+        self.env["customer.membership"].flush_model(BALANCE_FIELDS)
+        names = SQL(", ").join(SQL.identifier(col) for col in LINE_COLUMNS)
         arrays = SQL(", ").join(
-            SQL("%s::" + sqltype + "[]", [row.get(col) for row in rows])
-            for col, sqltype in columns.items()
+            SQL(
+                "%s::" + sqltype + "[]",
+                [None if row.get(col) is False else row.get(col) for row in rows],
+            )
+            for col, sqltype in LINE_COLUMNS.items()
         )
-        values = SQL(", ").join(SQL.identifier("r", col) for col in columns)
-        self.env["customer.membership"].flush_model(
-            ["points_balance", "points_pending", "has_negative_balance"]
-        )
-        # the members' balances move by the lines' points in the same
-        # statement (the sums stay equal to the ledger's)
+        values = SQL(", ").join(SQL.identifier("r", col) for col in LINE_COLUMNS)
         self.env.cr.execute(
             SQL(
                 """
                 WITH ins AS (
                     INSERT INTO customer_point_entry (
-                        company_id, partner_id, user_id, create_uid, create_date,
+                        company_id, partner_id, create_uid, create_date,
                         write_uid, write_date, %(names)s)
-                    SELECT m.company_id, m.partner_id, %(uid)s, %(uid)s,
+                    SELECT m.company_id, m.partner_id, %(uid)s,
                            now() at time zone 'UTC', %(uid)s,
                            now() at time zone 'UTC', %(values)s
                       FROM unnest(%(arrays)s) WITH ORDINALITY AS r(%(names)s, seq)
                       JOIN customer_membership m ON m.id = r.membership_id
                      ORDER BY r.seq
-                    RETURNING id, membership_id, sale_order_id, points, state
+                    RETURNING id, membership_id, points, state
                 ),
                 delta AS (
                     SELECT membership_id,
@@ -126,246 +382,62 @@ class CustomerPointEntry(models.Model):
                                     FILTER (WHERE state = 'pending'), 0) AS pe
                       FROM ins GROUP BY membership_id
                 ),
-                balance AS (
-                    UPDATE customer_membership m
-                       SET points_balance = COALESCE(m.points_balance, 0) + delta.av,
-                           points_pending = COALESCE(m.points_pending, 0) + delta.pe,
-                           has_negative_balance =
-                               COALESCE(m.points_balance, 0) + delta.av < 0
-                      FROM delta
-                     WHERE m.id = delta.membership_id
-                )
-                SELECT id, membership_id, sale_order_id FROM ins
+                balance AS (%(balance)s)
+                SELECT 'line', id, membership_id FROM ins
+                 UNION ALL
+                SELECT CASE WHEN was_negative THEN 'owed' ELSE 'negative' END,
+                       id, balance
+                  FROM balance WHERE was_negative OR balance < 0
                 """,
                 names=names,
                 values=values,
                 arrays=arrays,
                 uid=self.env.uid,
+                balance=self._balance_delta_sql("delta"),
             )
         )
-        lines = self.env.cr.fetchall()
-        self.env["customer.membership"].invalidate_model(
-            ["points_balance", "points_pending", "has_negative_balance"]
-        )
-        return lines
+        result = self.env.cr.fetchall()
+        # ids follow the order of insertion, which is the rows' order
+        posted = sorted((a, b) for tag, a, b in result if tag == "line")
+        negative = {a: b for tag, a, b in result if tag == "negative"}
+        owing = {a for tag, a, _b in result if tag != "line"}
+        self._post_invalidate()
+        self._log_negative(negative)
+        return posted, owing
 
     @api.model
-    def _take(self, rows, takes):
-        """Run ``takes``, SQL of (source line id, consumer line id, points)
-        rows that may read ``need(consumer_id, key, points)`` built from
-        ``rows``: log each as a consumption and take the points off the
-        source lines. Return {consumer id: points taken}."""
-        consumers, keys, points = zip(*rows, strict=True)
-        self.env.cr.execute(
-            SQL(
-                """
-                WITH need AS (
-                    SELECT * FROM unnest(%(consumers)s::int[], %(keys)s::int[],
-                                         %(points)s::int[])
-                             AS n(consumer_id, key, points)
-                ),
-                take(source_id, consumer_id, points) AS (%(takes)s),
-                logged AS (
-                    INSERT INTO customer_point_consumption
-                           (source_entry_id, consumer_entry_id, points)
-                    SELECT source_id, consumer_id, points FROM take
-                )
-                UPDATE customer_point_entry e
-                   SET remaining_points = e.remaining_points - take.points
-                  FROM take
-                 WHERE e.id = take.source_id
-             RETURNING take.consumer_id, take.points
-                """,
-                consumers=list(consumers),
-                keys=list(keys),
-                points=list(points),
-                takes=takes,
-            )
-        )
-        taken = {}
-        for consumer_id, pts in self.env.cr.fetchall():
-            taken[consumer_id] = taken.get(consumer_id, 0) + pts
-        self.invalidate_model(["remaining_points"])
-        return taken
-
-    @api.model
-    def _consume(self, needs):
-        """Take points from the available lines with points left, the ones
-        that expire first first.
-
-        ``needs`` is a list of (consumer line id, membership id, points > 0),
-        at most one per membership. Every point taken is logged as a
-        consumption of the consumer line. Return {consumer id: points taken}.
-        """
-        if not needs:
-            return {}
-        return self._take(
-            needs,
-            SQL(
-                """
-                SELECT id, consumer_id, LEAST(rem, need - (upto - rem))
-                  FROM (
-                      SELECT e.id, n.consumer_id, n.points AS need,
-                             e.remaining_points AS rem,
-                             sum(e.remaining_points) OVER (
-                                 PARTITION BY e.membership_id
-                                 ORDER BY e.expiry_date NULLS LAST, e.date, e.id
-                             ) AS upto
-                        FROM customer_point_entry e
-                        JOIN need n ON n.key = e.membership_id
-                       WHERE e.state = 'available' AND e.remaining_points > 0
-                  ) src
-                 WHERE upto - rem < need
-                """
-            ),
-        )
-
-    @api.model
-    def _consume_from(self, pairs):
-        """Take points from given lines: ``pairs`` of (consumer id, source id,
-        points). Takes at most what each source has left. Return {consumer
-        id: points taken}."""
-        if not pairs:
-            return {}
-        return self._take(
-            pairs,
-            SQL(
-                """
-                SELECT n.key, n.consumer_id, LEAST(e.remaining_points, n.points)
-                  FROM need n
-                  JOIN customer_point_entry e ON e.id = n.key
-                 WHERE e.remaining_points > 0
-                """
-            ),
-        )
-
-    @api.model
-    def _set_debts(self, debts):
-        """Record on reversal lines the points they could not take back:
-        ``debts`` is {reversal line id: points owed > 0}."""
-        if debts:
+    def _post_rules(self, rows):
+        links = [(row["id"], rule_id) for row in rows for rule_id in row["rule_ids"]]
+        if links:
             self.env.cr.execute(
                 SQL(
                     """
-                    UPDATE customer_point_entry e
-                       SET remaining_points = -d.points
-                      FROM unnest(%s::int[], %s::int[]) AS d(id, points)
-                     WHERE e.id = d.id
+                    INSERT INTO customer_point_entry_rule_rel (entry_id, rule_id)
+                    SELECT * FROM unnest(%s::int[], %s::int[])
                     """,
-                    list(debts),
-                    list(debts.values()),
+                    [link[0] for link in links],
+                    [link[1] for link in links],
                 )
             )
-            self.invalidate_model(["remaining_points"])
+            self.invalidate_model(["rule_ids"])
 
     @api.model
-    def _settle_debts(self, membership_ids):
-        """Settle the points members owe with the points they have.
-
-        A member owes points when a reversal took back points already spent.
-        Owed points are taken, oldest debt first, from the available points
-        that expire first, so that points spent twice never expire as well.
-        """
-        if not membership_ids:
-            return
-        self.env.cr.execute(
-            SQL(
-                """
-                WITH debt AS (
-                    SELECT id, membership_id, -remaining_points AS amount,
-                           sum(-remaining_points) OVER (
-                               PARTITION BY membership_id ORDER BY id) AS upto
-                      FROM customer_point_entry
-                     WHERE membership_id = ANY(%(ids)s)
-                       AND state = 'available' AND remaining_points < 0
-                ),
-                src AS (
-                    SELECT id, membership_id, remaining_points AS amount,
-                           sum(remaining_points) OVER (
-                               PARTITION BY membership_id
-                               ORDER BY expiry_date NULLS LAST, date, id) AS upto
-                      FROM customer_point_entry
-                     WHERE membership_id IN (SELECT membership_id FROM debt)
-                       AND state = 'available' AND remaining_points > 0
-                ),
-                pair AS (
-                    SELECT s.id AS source_id, d.id AS debt_id,
-                           LEAST(s.upto, d.upto)
-                           - GREATEST(s.upto - s.amount, d.upto - d.amount) AS points
-                      FROM src s
-                      JOIN debt d ON d.membership_id = s.membership_id
-                     WHERE s.upto - s.amount < d.upto AND d.upto - d.amount < s.upto
-                ),
-                logged AS (
-                    INSERT INTO customer_point_consumption
-                           (source_entry_id, consumer_entry_id, points)
-                    SELECT source_id, debt_id, points FROM pair
-                ),
-                moved AS (
-                    SELECT source_id AS id, -sum(points) AS delta
-                      FROM pair GROUP BY source_id
-                    UNION ALL
-                    SELECT debt_id, sum(points) FROM pair GROUP BY debt_id
-                )
-                UPDATE customer_point_entry e
-                   SET remaining_points = e.remaining_points + moved.delta
-                  FROM moved
-                 WHERE e.id = moved.id
-                """,
-                ids=list(membership_ids),
-            )
-        )
-        self.invalidate_model(["remaining_points"])
+    def _post_invalidate(self):
+        """Forget the cached values a posting by SQL made stale: the members'
+        balances and the one2many fields that list ledger lines."""
+        self.env["customer.membership"].invalidate_model(BALANCE_FIELDS)
+        for field in self._fields.values():
+            if field.type != "many2one" or not field.store:
+                continue
+            for inverse in self.pool.field_inverses[field]:
+                self.env[inverse.model_name].invalidate_model([inverse.name])
 
     @api.model
-    def _refresh_balances(self, membership_ids):
-        """Write the ledger sums on the memberships; flag and log the members
-        whose available balance went below zero."""
-        if not membership_ids:
-            return
-        self.flush_model()
-        self.env["customer.membership"].flush_model(
-            ["points_balance", "points_pending", "has_negative_balance"]
-        )
-        self.env.cr.execute(
-            SQL(
-                """
-                WITH sums AS (
-                    SELECT m.id, m.has_negative_balance AS was_negative,
-                           COALESCE(sum(e.points)
-                                    FILTER (WHERE e.state = 'available'), 0) AS av,
-                           COALESCE(sum(e.points)
-                                    FILTER (WHERE e.state = 'pending'), 0) AS pe
-                      FROM customer_membership m
-                      LEFT JOIN customer_point_entry e ON e.membership_id = m.id
-                     WHERE m.id = ANY(%(ids)s)
-                     GROUP BY m.id
-                )
-                UPDATE customer_membership m
-                   SET points_balance = sums.av,
-                       points_pending = sums.pe,
-                       has_negative_balance = sums.av < 0
-                  FROM sums
-                 WHERE m.id = sums.id
-                   AND (m.points_balance IS DISTINCT FROM sums.av
-                        OR m.points_pending IS DISTINCT FROM sums.pe
-                        OR m.has_negative_balance IS DISTINCT FROM sums.av < 0)
-             RETURNING m.id, sums.av, sums.was_negative
-                """,
-                ids=list(membership_ids),
-            )
-        )
-        newly_negative = {
-            mid: balance
-            for mid, balance, was_negative in self.env.cr.fetchall()
-            if balance < 0 and not was_negative
-        }
-        memberships = self.env["customer.membership"]
-        memberships.invalidate_model(
-            ["points_balance", "points_pending", "has_negative_balance"]
-        )
-        if newly_negative:
-            memberships.browse(list(newly_negative)).sudo()._message_log_batch(
+    def _log_negative(self, balances):
+        """Log once on each member whose available balance went below zero."""
+        if balances:
+            memberships = self.env["customer.membership"].sudo()
+            memberships.browse(list(balances))._message_log_batch(
                 bodies={
                     mid: self.env._(
                         "The points balance is negative (%(balance)s): points "
@@ -373,200 +445,147 @@ class CustomerPointEntry(models.Model):
                         "settle it with an adjustment if needed.",
                         balance=balance,
                     )
-                    for mid, balance in newly_negative.items()
+                    for mid, balance in balances.items()
                 }
             )
 
     # ------------------------------------------------------------------
-    # Posting
+    # Taking points (set-wise SQL)
     # ------------------------------------------------------------------
     @api.model
-    def _reverse(self, entries, amounts=None, credit_note=None, date=None):
-        """Post the reversal of ``entries`` (earned or redeemed lines).
-
-        ``amounts`` is {entry id: points to reverse} (default: all of it).
-        Reversing earned points takes them back from the line itself first,
-        then from the member's other available points; what cannot be taken
-        back is owed, and the balance goes negative. Reversing a redemption
-        gives the points back to the lines they were taken from.
-        Return the reversal lines.
-        """
-        entries = entries.sudo()
-        if not entries:
-            return self.browse()
-        self._lock_memberships(entries.membership_id.ids)
-        todays = {company: company._loyalty_today() for company in entries.company_id}
-        vals_list = []
-        for entry in entries:
-            points = (amounts or {}).get(entry.id, abs(entry.points))
-            if points <= 0:
-                continue
-            sign = -1 if entry.points > 0 else 1
-            vals_list.append(
-                {
-                    "membership_id": entry.membership_id.id,
-                    "kind": "reverse",
-                    "points": sign * points,
-                    "state": entry.state,
-                    "available_date": entry.available_date,
-                    "release_rule": entry.release_rule,
-                    "date": date or todays[entry.company_id],
-                    "remaining_points": 0,
-                    "sale_order_id": entry.sale_order_id.id,
-                    "credit_note_id": credit_note.id if credit_note else False,
-                    "reversed_entry_id": entry.id,
-                    "reward_id": entry.reward_id.id,
-                }
-            )
-        reversals = self.sudo().create(vals_list)
-        self.flush_model()
-        # earned points: from the line itself, then the member's other points
-        take_back = reversals.filtered(lambda r: r.points < 0)
-        taken = self._consume_from(
-            [(r.id, r.reversed_entry_id.id, -r.points) for r in take_back]
-        )
-        needs = []
-        for reversal in take_back:
-            left = -reversal.points - taken.get(reversal.id, 0)
-            if left > 0 and reversal.state == "available":
-                needs.append((reversal.id, reversal.membership_id.id, left))
-        for consumer_id, pts in self._consume(needs).items():
-            taken[consumer_id] = taken.get(consumer_id, 0) + pts
-        self._set_debts(
-            {
-                r.id: -r.points - taken.get(r.id, 0)
-                for r in take_back
-                if -r.points - taken.get(r.id, 0) > 0
-            }
-        )
-        # redeemed points go back where they were taken from
-        give_back = reversals.filtered(lambda r: r.points > 0)
-        if give_back:
-            self.env.cr.execute(
-                SQL(
-                    """
-                    WITH back AS (
-                        SELECT c.source_entry_id, r.id AS reversal_id,
-                               sum(c.points) AS points
-                          FROM customer_point_entry r
-                          JOIN customer_point_consumption c
-                            ON c.consumer_entry_id = r.reversed_entry_id
-                         WHERE r.id = ANY(%s)
-                         GROUP BY c.source_entry_id, r.id
-                    ),
-                    logged AS (
-                        INSERT INTO customer_point_consumption
-                               (source_entry_id, consumer_entry_id, points)
-                        SELECT source_entry_id, reversal_id, -points FROM back
-                    )
+    def _take(self, takes, params):
+        """Run ``takes``, a SELECT of (source line id, consumer line id,
+        points) rows: log each as a consumption, take the points off the
+        source lines and raise the consumers' negative points left by them
+        (rule 3); a line that gives points back (rule 8) keeps none left.
+        Return {consumer id: points taken}."""
+        self.env.cr.execute(
+            SQL(
+                """
+                WITH take(source_id, consumer_id, points) AS (%(takes)s),
+                logged AS (
+                    INSERT INTO customer_point_consumption
+                           (source_entry_id, consumer_entry_id, points)
+                    SELECT source_id, consumer_id, points FROM take
+                ),
+                moved AS (
+                    SELECT source_id AS id, -points AS delta FROM take
+                    UNION ALL
+                    SELECT t.consumer_id, t.points
+                      FROM take t
+                      JOIN customer_point_entry c ON c.id = t.consumer_id
+                     WHERE c.points < 0
+                ),
+                upd AS (
                     UPDATE customer_point_entry e
-                       SET remaining_points = e.remaining_points + back.points
-                      FROM back
-                     WHERE e.id = back.source_entry_id
-                    """,
-                    give_back.ids,
+                       SET remaining_points = e.remaining_points + mo.delta
+                      FROM (SELECT id, sum(delta) AS delta
+                              FROM moved GROUP BY id) mo
+                     WHERE e.id = mo.id
                 )
+                SELECT consumer_id, sum(points) FROM take GROUP BY consumer_id
+                """,
+                takes=SQL(takes, **params),
             )
-        member_ids = reversals.membership_id.ids
-        self._settle_debts(member_ids)
-        self._refresh_balances(member_ids)
+        )
+        taken = dict(self.env.cr.fetchall())
         self.invalidate_model(["remaining_points"])
-        return reversals
+        return taken
 
     @api.model
-    def _post_adjustment(self, membership, points, reason, expiry_date=None):
-        """Post a manual adjustment of ``points`` (signed) with its reason.
-
-        A negative adjustment takes available points, the ones that expire
-        first first, and cannot take more than the member has.
-        """
-        membership = membership.sudo()
-        self._lock_memberships(membership.ids)
-        date = membership.company_id._loyalty_today()
-        if points < 0:
-            available = self._ledger_balances(membership.ids)[membership.id][0]
-            if -points > available:
-                raise UserError(
-                    self.env._(
-                        "%(member)s has %(available)s points available: an "
-                        "adjustment cannot take %(points)s.",
-                        member=membership.display_name,
-                        available=available,
-                        points=-points,
-                    )
-                )
-        if points > 0 and expiry_date is None:
-            expiry_date = membership.company_id._loyalty_points_expiry_date(date)
-        entry = self.sudo().create(
+    def _consume_from(self, triples):
+        """Rule 6: take points from given lines. ``triples`` of (consumer
+        id, source id, points): at most what each source has left."""
+        if not triples:
+            return {}
+        consumers, sources, points = zip(*triples, strict=True)
+        return self._take(
+            """
+            SELECT e.id, n.consumer_id, LEAST(e.remaining_points, n.points)
+              FROM unnest(%(consumers)s::int[], %(sources)s::int[], %(points)s::int[])
+                   AS n(consumer_id, source_id, points)
+              JOIN customer_point_entry e ON e.id = n.source_id
+             WHERE e.remaining_points > 0
+            """,
             {
-                "membership_id": membership.id,
-                "kind": "adjust",
-                "points": points,
-                "state": "available",
-                "date": date,
-                "expiry_date": expiry_date if points > 0 else False,
-                "remaining_points": max(points, 0),
-                "reason": reason,
-            }
+                "consumers": list(consumers),
+                "sources": list(sources),
+                "points": list(points),
+            },
         )
-        self.flush_model()
-        if points < 0:
-            self._consume([(entry.id, membership.id, -points)])
-        self._settle_debts(membership.ids)
-        self._refresh_balances(membership.ids)
-        self.invalidate_model(["remaining_points"])
-        return entry
 
     @api.model
-    def _post_redemption(
-        self, membership, points, order=None, reason=None, reward=None
-    ):
-        """Spend ``points`` of the member's available points.
-
-        Locks the membership and reads the balance from the ledger in this
-        transaction, so that two simultaneous redemptions cannot both spend
-        the same points.
-        """
-        membership = membership.sudo()
-        if points <= 0:
-            raise UserError(self.env._("The points to redeem must be above 0."))
-        self._lock_memberships(membership.ids)
-        available = self._ledger_balances(membership.ids)[membership.id][0]
-        if points > available:
-            raise UserError(
-                self.env._(
-                    "%(member)s has %(available)s points available, not enough "
-                    "to redeem %(points)s.",
-                    member=membership.display_name,
-                    available=available,
-                    points=points,
-                )
-            )
-        entry = self.sudo().create(
+    def _consume_expired(self, rows):
+        """Rule 5: an expiry line takes the points left on its member's
+        available lines whose validity ended before its date."""
+        if not rows:
+            return {}
+        return self._take(
+            """
+            SELECT e.id, x.consumer_id, e.remaining_points
+              FROM unnest(%(consumers)s::int[], %(members)s::int[], %(dates)s::date[])
+                   AS x(consumer_id, membership_id, date)
+              JOIN customer_point_entry e ON e.membership_id = x.membership_id
+             WHERE e.state = 'available' AND e.remaining_points > 0
+               AND e.expiry_date < x.date
+            """,
             {
-                "membership_id": membership.id,
-                "kind": "redeem",
-                "points": -points,
-                "state": "available",
-                "date": membership.company_id._loyalty_today(),
-                "remaining_points": 0,
-                "sale_order_id": order.id if order else False,
-                "reward_id": reward.id if reward else False,
-                "reason": reason,
-            }
+                "consumers": [r["id"] for r in rows],
+                "members": [r["membership_id"] for r in rows],
+                "dates": [r["date"] for r in rows],
+            },
         )
-        self.flush_model()
-        taken = self._consume([(entry.id, membership.id, points)])
-        if taken.get(entry.id, 0) != points:
-            # the ledger's points left disagree with its balance: refuse
-            # rather than spend points that cannot be traced
-            raise UserError(
-                self.env._(
-                    "The points of %(member)s cannot be traced to the lines "
-                    "they come from; ask a loyalty manager to check the ledger.",
-                    member=membership.display_name,
-                )
+
+    @api.model
+    def _settle_debts(self, membership_ids):
+        """Rules 2, 3 and 7: take what the members' available lines still
+        have to take (spends just posted, debts), oldest first, from their
+        available points, the ones that expire first first. Each pair of a
+        debt and a source takes the overlap of their running totals."""
+        if not membership_ids:
+            return {}
+        return self._take(
+            """
+            WITH debt AS (
+                SELECT id, membership_id, -remaining_points AS amount,
+                       sum(-remaining_points) OVER (
+                           PARTITION BY membership_id ORDER BY id) AS upto
+                  FROM customer_point_entry
+                 WHERE membership_id = ANY(%(ids)s)
+                   AND state = 'available' AND remaining_points < 0
+            ),
+            src AS (
+                SELECT e.id, e.membership_id, e.remaining_points AS amount,
+                       sum(e.remaining_points) OVER (
+                           PARTITION BY e.membership_id ORDER BY %(order)s) AS upto
+                  FROM customer_point_entry e
+                 WHERE e.membership_id IN (SELECT membership_id FROM debt)
+                   AND e.state = 'available' AND e.remaining_points > 0
             )
-        self._refresh_balances(membership.ids)
-        self.invalidate_model(["remaining_points"])
-        return entry
+            SELECT s.id, d.id,
+                   LEAST(s.upto, d.upto)
+                   - GREATEST(s.upto - s.amount, d.upto - d.amount)
+              FROM src s
+              JOIN debt d ON d.membership_id = s.membership_id
+             WHERE s.upto - s.amount < d.upto AND d.upto - d.amount < s.upto
+            """,
+            {"ids": sorted(membership_ids), "order": _take_order()},
+        )
+
+    @api.model
+    def _give_back(self, reversal_ids):
+        """Rule 8: reversals of redemptions give the points back to the lines
+        the redemptions took them from."""
+        if not reversal_ids:
+            return {}
+        return self._take(
+            """
+            SELECT c.source_entry_id, r.id, -sum(c.points)
+              FROM customer_point_entry r
+              JOIN customer_point_consumption c
+                ON c.consumer_entry_id = r.reversed_entry_id
+             WHERE r.id = ANY(%(ids)s)
+             GROUP BY c.source_entry_id, r.id
+            """,
+            {"ids": list(reversal_ids)},
+        )

@@ -1,4 +1,3 @@
-from bisect import bisect_right
 from itertools import pairwise
 
 from odoo import api, fields, models
@@ -6,6 +5,7 @@ from odoo.exceptions import ValidationError
 from odoo.tools import SQL
 
 from ..tools.numbers import in_bounds
+from ..tools.tiers import tier_move
 from .res_company import MAX_MULTIPLIER, MAX_THRESHOLD
 
 REVIEW_STATE_PARAM = "repeat_customer.tier_review_state"
@@ -214,19 +214,51 @@ class CustomerTier(models.Model):
     def _apply_tiers(self, company, membership_ids, today=None, review=False):
         """Move the members of ``membership_ids`` to the tier they qualify for.
 
-        Upgrades happen at once; with ``review``, downgrades too, but only
-        after the current tier's minimum stay. A manual floor whose end date
-        has not passed holds its tier. Each change is a tier change row and a
-        chatter note. Return the tier changes.
+        The qualifying figures are computed and written in one statement;
+        the decision is ``tools.tiers.tier_move`` (upgrades at once; with
+        ``review``, downgrades too, after the current tier's minimum stay; a
+        manual floor holds its tier until its end date). Each change is a
+        tier change row and a chatter note. Return the tier changes.
         """
-        changes_model = self.env["customer.tier.change"].sudo()
-        if not membership_ids:
-            return changes_model
         today = today or company._loyalty_today()
         ladder = company._loyalty_programme()["tiers"]
+        changes = []
+        for mid, tier_id, since, floor_id, floor_end, value in self._tier_candidates(
+            company, membership_ids, today, ladder, review
+        ):
+            member = {
+                "tier_id": tier_id,
+                "since": since,
+                "floor_id": floor_id,
+                "floor_end": floor_end,
+                "value": value,
+            }
+            move = tier_move(ladder, member, today, review=review)
+            if move:
+                changes.append(
+                    {
+                        "membership_id": mid,
+                        "date": today,
+                        "from_tier_id": tier_id or False,
+                        "to_tier_id": move.to_tier_id or False,
+                        "direction": move.direction,
+                        "reason": move.reason,
+                        "qualifying_value": float(value),
+                        "qualifying_rule": company.loyalty_tier_rule,
+                    }
+                )
+        return self._write_tier_changes(company, changes, today)
+
+    @api.model
+    def _tier_candidates(self, company, membership_ids, today, ladder, review):
+        """Compute and write the qualifying figures of the members, in one
+        statement, and return what decides their tier: (id, tier, since,
+        floor tier, floor end, figure) rows."""
+        if not membership_ids:
+            return []
         if not ladder:
             if not review:
-                return changes_model
+                return []
             # no ladder: only members left in a removed tier need a review
             self.env.cr.execute(
                 SQL(
@@ -238,7 +270,7 @@ class CustomerTier(models.Model):
                 )
             )
             if not self.env.cr.fetchone():
-                return changes_model
+                return []
         self.env.flush_all()
         # one statement: the figures, written where they changed, and what
         # decides each member's tier
@@ -277,49 +309,13 @@ class CustomerTier(models.Model):
         )
         rows = self.env.cr.fetchall()
         self.env["customer.membership"].invalidate_model(["tier_qualifying_value"])
-        if not rows:
-            return changes_model
-        rank = {tier_id: index for index, (tier_id, _t, _s) in enumerate(ladder)}
-        thresholds = [threshold for _id, threshold, _stay in ladder]
-        minimum_stay = {tier_id: stay for tier_id, _t, stay in ladder}
-        changes = []
-        for mid, tier_id, since, floor_id, floor_end, value in rows:
-            figure = float(value)
-            qualified = bisect_right(thresholds, figure) - 1
-            floor = rank.get(floor_id, -1) if floor_end and floor_end >= today else -1
-            target = max(qualified, floor)
-            current = rank.get(tier_id, -1)
-            if tier_id and tier_id not in rank:
-                # archived tier or tier of another company: re-rank the member
-                current = -2
-            if target > current:
-                reason = "manual" if floor > qualified else "qualified"
-            elif target < current and review:
-                stay = (today - since).days if since else None
-                if (
-                    tier_id in minimum_stay
-                    and stay is not None
-                    and stay < minimum_stay[tier_id]
-                ):
-                    continue
-                reason = "review"
-            else:
-                continue
-            to_tier_id = ladder[target][0] if target >= 0 else False
-            if to_tier_id == tier_id:
-                continue
-            changes.append(
-                {
-                    "membership_id": mid,
-                    "date": today,
-                    "from_tier_id": tier_id or False,
-                    "to_tier_id": to_tier_id,
-                    "direction": "up" if target > current and target >= 0 else "down",
-                    "reason": reason,
-                    "qualifying_value": figure,
-                    "qualifying_rule": company.loyalty_tier_rule,
-                }
-            )
+        return rows
+
+    @api.model
+    def _write_tier_changes(self, company, changes, today):
+        """Record the tier changes, move the members and log the moves; the
+        tier rewards they earn are issued by their job. Return the changes."""
+        changes_model = self.env["customer.tier.change"].sudo()
         if not changes:
             return changes_model
         self._set_reward_states(changes)

@@ -123,6 +123,24 @@ class ResCompany(models.Model):
     loyalty_last_compute_date = fields.Datetime(
         string="Last Customer Computation", readonly=True
     )
+    # what the last statistics pass covered, so that the next night only
+    # recomputes the members whose documents changed since (see
+    # customer_membership_nightly._stats_plan)
+    loyalty_stats_since = fields.Datetime(
+        string="Statistics Computed At",
+        readonly=True,
+        help="Database time at which the last statistics pass started.",
+    )
+    loyalty_stats_window_start = fields.Date(
+        string="Statistics Window Start", readonly=True
+    )
+    loyalty_stats_full_date = fields.Date(
+        string="Last Full Statistics Pass",
+        readonly=True,
+        help="Every member's statistics are recomputed from all documents at "
+        "least once a week, and whenever the settings they depend on change.",
+    )
+    loyalty_stats_signature = fields.Char(string="Statistics Settings", readonly=True)
     # points
     loyalty_points_enabled = fields.Boolean(
         string="Loyalty Points",

@@ -58,7 +58,7 @@ class SaleOrder(models.Model):
     def _loyalty_points_inputs(self):
         """What the points of each order of ``self`` depend on, as
         {order id: dict}: company, currency rate, earning date, the member
-        (id, state, tier, tier multiplier, birthday, whether they owe points)
+        (id, state, tier, tier multiplier, birthday)
         and the lines (product, category path, untaxed subtotal).
 
         Saved orders are read in two SQL queries (confirmations must stay
@@ -81,7 +81,6 @@ class SaleOrder(models.Model):
                 if membership and membership.tier_id
                 else 1.0,
                 "birth_date": order.partner_id.commercial_partner_id.birth_date,
-                "owes_points": bool(membership and membership.has_negative_balance),
                 "has_points": False,
                 "lines": [
                     (
@@ -105,7 +104,7 @@ class SaleOrder(models.Model):
                 """
                 SELECT so.id, so.company_id, so.currency_rate, so.state,
                        so.date_order, m.id, m.state, m.tier_id,
-                       cp.birth_date, m.has_negative_balance,
+                       cp.birth_date,
                        so.id IN (%(open_earn)s AND e.sale_order_id = so.id)
                   FROM sale_order so
                   JOIN res_partner p ON p.id = so.partner_id
@@ -151,7 +150,6 @@ class SaleOrder(models.Model):
             membership_state,
             tier_id,
             birth_date,
-            owes_points,
             has_points,
         ) in orders:
             when = None if state in ("draft", "sent") else date_order
@@ -170,7 +168,6 @@ class SaleOrder(models.Model):
                     ]
                 ).get(tier_id, 1.0),
                 "birth_date": birth_date,
-                "owes_points": bool(owes_points),
                 "has_points": has_points,
                 "lines": lines[order_id],
             }
@@ -300,49 +297,20 @@ class SaleOrder(models.Model):
                     "base_amount": data["base_amount"],
                     "multiplier": data["multiplier"],
                     "rule_ids": data["rule_ids"],
-                    "owes_points": data["owes_points"] and available,
-                    "company_id": company.id,
                 }
             )
         if not rows:
             return
-        lines = entries_model._insert_lines(rows)
-        entry_by_order = {order_id: entry_id for entry_id, _mid, order_id in lines}
-        rule_links = [
-            (entry_by_order[row["sale_order_id"]], rule_id)
-            for row in rows
-            for rule_id in row["rule_ids"]
-        ]
-        if rule_links:
-            self.env.cr.execute(
-                SQL(
-                    """
-                    INSERT INTO customer_point_entry_rule_rel (entry_id, rule_id)
-                    SELECT * FROM unnest(%s::int[], %s::int[])
-                    """,
-                    [link[0] for link in rule_links],
-                    [link[1] for link in rule_links],
-                )
-            )
-        entries_model.invalidate_model()
+        entries_model._post(rows)
         self.invalidate_recordset(["loyalty_point_entry_ids"])
-        # only members who owe points can have debts to settle
-        entries_model._settle_debts(
-            list({row["membership_id"] for row in rows if row["owes_points"]})
-        )
-        # the INSERT moved the balances; settling debts moves none
+        members_by_company = defaultdict(set)
+        for data in computed.values():
+            members_by_company[data["company"]].add(data["membership_id"])
+        posted = {row["membership_id"] for row in rows}
         tiers_model = self.env["customer.tier"].sudo()
-        for company_id in {row["company_id"] for row in rows}:
-            tiers_model._apply_tiers(
-                self.env["res.company"].browse(company_id),
-                list(
-                    {
-                        row["membership_id"]
-                        for row in rows
-                        if row["company_id"] == company_id
-                    }
-                ),
-            )
+        for company, member_ids in members_by_company.items():
+            if member_ids & posted:
+                tiers_model._apply_tiers(company, list(member_ids & posted))
 
     def _loyalty_reverse_points(self):
         """Reverse the points of cancelled orders: earned points not yet

@@ -1,2 +1,4 @@
 from . import bgnbd
 from . import numbers
+from . import scoring
+from . import tiers

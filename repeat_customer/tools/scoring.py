@@ -1,0 +1,74 @@
+"""How members are scored: plain functions, without the ORM.
+
+The nightly run applies the same rules in SQL (``customer_membership_rfm``);
+the tests check that both give the same scores, segments and risks.
+"""
+
+import numpy as np
+
+from . import bgnbd
+
+SCORES = range(1, 6)
+
+
+def score(value, cutpoints, higher_is_better, inclusive):
+    """The 1-5 score of ``value`` against four increasing cut points: one
+    point per cut point passed (reached, when ``inclusive``). Recency is
+    better when lower: its score counts down from 5. None scores None."""
+    if value is None:
+        return None
+    passed = sum(1 for cut in cutpoints if (value >= cut if inclusive else value > cut))
+    return 1 + passed if higher_is_better else 5 - passed
+
+
+def segment_index(recency, frequency, monetary):
+    """Where the segment of an (R, F, M) triple is in a ``segment_map``."""
+    return (recency - 1) * 25 + (frequency - 1) * 5 + (monetary - 1)
+
+
+def segment_map(segments):
+    """The segment of each of the 125 (R, F, M) triples, indexed by
+    ``segment_index``: the first of ``segments`` whose ranges hold the
+    scores, or None. ``segments`` are (id, r min, r max, f min, f max, m
+    min, m max) tuples in priority order."""
+    result = []
+    for r in SCORES:
+        for f in SCORES:
+            for m in SCORES:
+                result.append(
+                    next(
+                        (
+                            seg_id
+                            for seg_id, r0, r1, f0, f1, m0, m1 in segments
+                            if r0 <= r <= r1 and f0 <= f <= f1 and m0 <= m <= m1
+                        ),
+                        None,
+                    )
+                )
+    return result
+
+
+def churn_risk(probability, high, medium):
+    """'high' from the high threshold up, 'medium' from the medium one, else
+    'low'; None without a probability."""
+    if probability is None:
+        return None
+    if probability >= high:
+        return "high"
+    if probability >= medium:
+        return "medium"
+    return "low"
+
+
+def churn_figures(params, frequency, recency, age, horizon, digits=(2, 1)):
+    """The churn probability (1 - P(alive)) and the purchases expected over
+    ``horizon`` periods of each customer, under fitted BG/NBD ``params``
+    (a dict of r, alpha, a, b), rounded to ``digits`` (the stored
+    precisions). Return two lists."""
+    model = bgnbd.BgNbdParams(**params)
+    alive = bgnbd.probability_alive(model, frequency, recency, age)
+    expected = bgnbd.expected_purchases(model, horizon, frequency, recency, age)
+    return (
+        np.round(1.0 - alive, digits[0]).tolist(),
+        np.round(expected, digits[1]).tolist(),
+    )
