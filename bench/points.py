@@ -24,7 +24,6 @@ Usage::
 
 import argparse
 import datetime
-import importlib
 import io
 import json
 import logging
@@ -484,9 +483,9 @@ class Bench(OdooBench):
 
     def load_settings(self, env):
         company = self.company(env)
-        points_expiry_date = importlib.import_module(
-            "odoo.addons.repeat_customer.models.customer_point_entry"
-        ).points_expiry_date
+
+        def points_expiry_date(company, day):
+            return company._loyalty_points_expiry_date(day)
 
         return {
             "today": self.today,

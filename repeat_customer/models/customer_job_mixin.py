@@ -61,33 +61,44 @@ class CustomerJobMixin(models.AbstractModel):
     @api.model
     def _job_analyze(self, tables):
         """ANALYZE those of ``tables`` whose planner statistics are missing or
-        stale, as after a bulk load or a data migration done just before
-        (PostgreSQL's autovacuum may not have run yet). Without statistics
-        the planner takes a big table for a small one and may choose plans
-        that rescan it for every row of another. Return the tables analysed.
+        stale: after a bulk load or a data migration done just before
+        (autovacuum may not have run yet), or after this transaction changed
+        many of their rows (an install enrolling every customer), which
+        autovacuum cannot see before it commits. Without statistics the
+        planner takes a big table for a small one and may choose plans that
+        rescan it for every row of another. Return the tables analysed.
         """
         self.env.cr.execute(
             SQL(
                 """
-                SELECT c.relname
+                SELECT c.relname, c.reltuples, s.n_mod_since_analyze,
+                       COALESCE(x.n_tup_ins + x.n_tup_upd + x.n_tup_del, 0),
+                       txid_current()
                   FROM pg_class c
                   JOIN pg_stat_user_tables s ON s.relid = c.oid
-                 WHERE c.relname = ANY(%(tables)s) AND c.relkind = 'r'
+                  LEFT JOIN pg_stat_xact_user_tables x ON x.relid = c.oid
+                 WHERE c.relname = ANY(%s) AND c.relkind = 'r'
                    AND c.relnamespace = current_schema()::regnamespace
-                   AND (c.reltuples < 0
-                        OR s.n_mod_since_analyze
-                           > %(share)s * GREATEST(c.reltuples, 0) + %(margin)s)
                  ORDER BY c.relname
                 """,
-                tables=list(tables),
-                share=STALE_SHARE,
-                margin=STALE_MARGIN,
+                list(tables),
             )
         )
-        stale = [row[0] for row in self.env.cr.fetchall()]
-        for table in stale:
-            _logger.info("repeat_customer: ANALYZE %s (statistics out of date)", table)
-            self.env.cr.execute(SQL("ANALYZE %s", SQL.identifier(table)))
+        # what this transaction changed in a table before analysing it
+        done = self.env.cr.cache.setdefault("repeat_customer.analyzed", {})
+        stale = []
+        for table, rows, committed, changed, txid in self.env.cr.fetchall():
+            if (txid, table) in done:
+                changes = changed - done[txid, table]
+            else:
+                changes = committed + changed
+            if rows < 0 or changes > STALE_SHARE * max(rows, 0) + STALE_MARGIN:
+                _logger.info(
+                    "repeat_customer: ANALYZE %s (%s rows changed)", table, changes
+                )
+                self.env.cr.execute(SQL("ANALYZE %s", SQL.identifier(table)))
+                done[txid, table] = changed
+                stale.append(table)
         return stale
 
     @contextmanager

@@ -37,10 +37,14 @@ class CustomerMembership(models.Model):
         return [row[0] for row in self.env.cr.fetchall()]
 
     @api.model
-    def _prepare_scoring(self, company):
-        """Compute and store the company's RFM cut points and churn model."""
+    def _prepare_scoring(self, company, refit=True):
+        """Compute and store the company's RFM cut points and churn model;
+        without ``refit``, the churn model of the last fit is kept (refitted
+        if there is none)."""
         cutpoints = self._compute_rfm_cutpoints(company)
-        params = self._fit_churn_model(company)
+        params = company.loyalty_bgnbd_params
+        if refit or not params:
+            params = self._fit_churn_model(company)
         company.sudo().write(
             {
                 "loyalty_rfm_cutpoints": cutpoints or False,
@@ -51,9 +55,12 @@ class CustomerMembership(models.Model):
         return cutpoints, params
 
     @api.model
-    def _score_batch(self, company, membership_ids, cutpoints, params):
-        """RFM scores, segment, churn and snapshots of a batch of memberships."""
-        changes = self._update_scores(company, membership_ids, cutpoints, params)
+    def _score_batch(self, company, membership_ids, cutpoints, params, churn_ids=None):
+        """RFM scores, segment, churn and snapshots of a batch of memberships
+        (churn figures of ``churn_ids`` only, when given)."""
+        changes = self._update_scores(
+            company, membership_ids, cutpoints, params, churn_ids=churn_ids
+        )
         self._write_snapshots(company, changes)
 
     def _refresh_figures(self, full=False):
@@ -82,9 +89,12 @@ class CustomerMembership(models.Model):
         """Run the whole computation for ``company`` in this transaction.
 
         Used by the install hook, tests and benchmarks; the cron does the same
-        steps one batch per call with commits in between. The statistics of
-        every member are recomputed, or with ``nightly`` those the cron's
-        pass would (``_stats_plan``).
+        steps one batch per call with commits in between. Every member's
+        figures are recomputed, or with ``nightly`` what the cron's night
+        would: the statistics of the members ``_stats_plan`` selects, every
+        member's RFM scores and segment, and the churn figures of the members
+        whose statistics changed (of everyone on the weekly full pass, which
+        also refits the churn model).
         """
         batch_size = batch_size or self._batch_size()
         self._analyze_sources(company)
@@ -92,15 +102,19 @@ class CustomerMembership(models.Model):
             self._enrol_from_history(company)
         self.env.flush_all()
         plan = self._stats_plan(company, full=not nightly)
+        full = "since" not in plan
+        changed = set()
         last_id = 0
         while ids := self._stats_batch(company, plan, last_id, batch_size):
-            self._update_statistics(company, ids)
+            changed.update(self._update_statistics(company, ids))
             last_id = ids[-1]
         self._stats_done(company, plan)
-        cutpoints, params = self._prepare_scoring(company)
+        cutpoints, params = self._prepare_scoring(company, refit=full)
         last_id = 0
         while ids := self._next_batch(company, last_id, batch_size):
-            self._score_batch(company, ids, cutpoints, params)
+            self._score_batch(
+                company, ids, cutpoints, params, churn_ids=None if full else changed
+            )
             last_id = ids[-1]
         self.env["customer.segment.size"]._record_sizes(company)
         self.invalidate_model()
@@ -160,26 +174,34 @@ class CustomerMembership(models.Model):
             plan = state.setdefault("stats_plan", self._stats_plan(company))
             ids = self._stats_batch(company, plan, state["last_id"], batch_size)
             if ids:
-                self._update_statistics(company, ids)
+                changed = self._update_statistics(company, ids)
+                if "since" in plan:
+                    # their churn figures are recomputed tonight
+                    state.setdefault("churn_ids", []).extend(changed)
                 state["last_id"] = ids[-1]
             else:
-                self._stats_done(company, state.pop("stats_plan"))
+                self._stats_done(company, plan)
                 state.update(step="prepare", last_id=0)
         elif step == "prepare":
-            self._prepare_scoring(company)
+            full = "since" not in state.get("stats_plan", {})
+            self._prepare_scoring(company, refit=full)
             state.update(step="score", last_id=0)
         elif step == "score":
             ids = self._next_batch(company, state["last_id"], batch_size)
             if ids:
+                full = "since" not in state.get("stats_plan", {})
                 self._score_batch(
                     company,
                     ids,
                     company.loyalty_rfm_cutpoints,
                     company.loyalty_bgnbd_params,
+                    churn_ids=None if full else set(state.get("churn_ids", [])),
                 )
                 state["last_id"] = ids[-1]
             else:
                 self.env["customer.segment.size"]._record_sizes(company)
+                state.pop("stats_plan", None)
+                state.pop("churn_ids", None)
                 state["company_ids"].pop(0)
                 state.update(step="enrol", last_id=0)
 

@@ -5,6 +5,7 @@ from odoo import api, models
 from odoo.tools import SQL
 
 from ..tools import scoring
+from ..tools.numbers import pg_array
 from .customer_membership_churn import CHURN_HORIZON_DAYS, DAYS_PER_PERIOD
 
 QUANTILES = [0.2, 0.4, 0.6, 0.8]
@@ -12,13 +13,6 @@ QUANTILES = [0.2, 0.4, 0.6, 0.8]
 # when a figure moved at this precision
 CHURN_DIGITS = 2
 EXPECTED_DIGITS = 1
-
-
-def pg_array(values):
-    """A PostgreSQL array literal of numbers for ``%s::float8[]``: the server
-    parses it in one go, far faster than the ARRAY[...] expression a Python
-    list of 100 000 numbers becomes."""
-    return "{" + ",".join("NULL" if v is None else repr(v) for v in values) + "}"
 
 
 class CustomerMembership(models.Model):
@@ -107,9 +101,14 @@ class CustomerMembership(models.Model):
         )
 
     @api.model
-    def _update_scores(self, company, membership_ids, cutpoints, params):
+    def _update_scores(
+        self, company, membership_ids, cutpoints, params, churn_ids=None
+    ):
         """Score ``membership_ids`` in one UPDATE: R, F, M, segment, churn
-        probability, expected purchases and churn risk.
+        probability, expected purchases and churn risk. With ``churn_ids``,
+        only those members get new churn figures (the nightly run between
+        weekly full passes); the others keep theirs, their risk follows the
+        current thresholds.
 
         Only the members whose figures changed are written. Post the segment
         moves in the members' chatter and return the ids of the members whose
@@ -118,7 +117,10 @@ class CustomerMembership(models.Model):
         if not membership_ids:
             return []
         ids = list(membership_ids)
-        fit_ids, churn, expected = self._churn_figures(company, ids, params)
+        # churn figures of everyone, or of ``churn_ids`` only (the others
+        # keep theirs)
+        churn_of = ids if churn_ids is None else [i for i in ids if i in churn_ids]
+        fit_ids, churn, expected = self._churn_figures(company, churn_of, params)
         scores = self._scores_sql(company, cutpoints)
         self.env.cr.execute(
             SQL(
@@ -130,10 +132,17 @@ class CustomerMembership(models.Model):
                 ),
                 scored AS (
                     SELECT m.id, m.order_count, %(scores)s,
-                           churn.probability, churn.expected
+                           CASE WHEN %(partial)s
+                                     AND NOT m.id = ANY(%(recomputed)s::int[])
+                                THEN m.churn_probability
+                                ELSE churn.probability END AS probability,
+                           CASE WHEN %(partial)s
+                                     AND NOT m.id = ANY(%(recomputed)s::int[])
+                                THEN m.expected_purchases_90d
+                                ELSE churn.expected END AS expected
                       FROM customer_membership m
                       LEFT JOIN churn ON churn.id = m.id
-                     WHERE m.id = ANY(%(ids)s) AND m.company_id = %(company)s
+                     WHERE m.id = ANY(%(ids)s::int[]) AND m.company_id = %(company)s
                 ),
                 new AS (
                     SELECT id,
@@ -156,7 +165,7 @@ class CustomerMembership(models.Model):
                 old AS (
                     SELECT m.id, m.rfm_score, m.segment_id, m.churn_risk
                       FROM customer_membership m
-                     WHERE m.id = ANY(%(ids)s)
+                     WHERE m.id = ANY(%(ids)s::int[])
                 )
                 UPDATE customer_membership m
                    SET rfm_recency_score = new.r,
@@ -183,8 +192,10 @@ class CustomerMembership(models.Model):
                 fit_ids=pg_array(fit_ids),
                 churn=pg_array(churn),
                 expected=pg_array(expected),
+                partial=churn_ids is not None,
+                recomputed=pg_array(churn_of),
                 scores=scores,
-                ids=ids,
+                ids=pg_array(ids),
                 company=company.id,
                 segment_map=self._segment_map(company),
                 high=company.loyalty_churn_high_threshold,
@@ -208,7 +219,7 @@ class CustomerMembership(models.Model):
         if not params:
             return [], [], []
         fit_ids, frequency, recency, age = self._churn_inputs(
-            company, SQL("id = ANY(%s)", ids)
+            company, SQL("id = ANY(%s::int[])", pg_array(ids))
         )
         if not fit_ids:
             return [], [], []

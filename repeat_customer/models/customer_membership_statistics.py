@@ -7,6 +7,8 @@ from datetime import timedelta
 from odoo import api, fields, models
 from odoo.tools import SQL
 
+from ..tools.numbers import pg_array
+
 # a full pass (every member from all documents) at least this often
 FULL_STATS_DAYS = 7
 # documents written by a transaction that started before the last pass but
@@ -62,10 +64,10 @@ class CustomerMembership(models.Model):
         """Recompute the purchase statistics of ``membership_ids`` in one UPDATE.
 
         Every figure is recomputed from all documents; only the members whose
-        figures changed are written.
+        figures changed are written. Return their ids.
         """
         if not membership_ids:
-            return
+            return []
         today = company._loyalty_today()
         window_start = fields.Date.subtract(today, days=company.loyalty_rfm_window_days)
         self.env.cr.execute(
@@ -74,7 +76,7 @@ class CustomerMembership(models.Model):
                 WITH mem AS (
                     SELECT id, partner_id
                       FROM customer_membership
-                     WHERE id = ANY(%(ids)s) AND company_id = %(company)s
+                     WHERE id = ANY(%(ids)s::int[]) AND company_id = %(company)s
                 ),
                 purchase(membership_id, day, amount, is_order) AS (%(purchases)s),
                 agg AS (
@@ -124,13 +126,15 @@ class CustomerMembership(models.Model):
                        (new.first_day, new.last_day, new.order_count,
                         new.day_count, new.total, new.average,
                         new.window_count, new.window_total)
+             RETURNING m.id
                 """,
-                ids=list(membership_ids),
+                ids=pg_array(membership_ids),
                 company=company.id,
                 purchases=self._purchases_query(company),
                 window_start=window_start,
             )
         )
+        return [row[0] for row in self.env.cr.fetchall()]
 
     # ------------------------------------------------------------------
     # Which members a pass recomputes
@@ -189,8 +193,9 @@ class CustomerMembership(models.Model):
     def _stats_batch(self, company, plan, after_id, limit):
         """The next ``limit`` ids after ``after_id`` the pass of ``plan``
         recomputes: every member, or the members whose documents or contacts
-        changed since the last pass, who joined since, or who have a
-        document that left the window."""
+        changed since the last pass, who have a document that left the
+        window, or who have no purchase counted yet (new members among
+        them)."""
         if "since" not in plan:
             return self._next_batch(company, after_id, limit)
         since = fields.Datetime.to_datetime(plan["since"])
@@ -218,7 +223,9 @@ class CustomerMembership(models.Model):
                  WHERE so.company_id = %(company)s
                    AND (so.write_date >= %(since)s
                         OR (so.state = 'sale'
+                            -- in UTC, a day around the local days
                             AND so.date_order >= %(old)s::date - 1
+                            AND so.date_order < %(new)s::date + 2
                             AND (so.date_order AT TIME ZONE 'UTC'
                                  AT TIME ZONE %(tz)s)::date
                                 BETWEEN %(old)s::date + 1 AND %(new)s))
@@ -235,7 +242,7 @@ class CustomerMembership(models.Model):
                     """
                     SELECT m.id FROM customer_membership m
                      WHERE m.company_id = %(company)s AND m.id > %(after)s
-                       AND (m.create_date >= %(since)s
+                       AND (COALESCE(m.order_count, 0) = 0
                             OR m.partner_id IN (%(changed)s)
                             OR m.partner_id IN (
                                 SELECT commercial_partner_id FROM res_partner

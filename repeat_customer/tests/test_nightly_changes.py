@@ -77,10 +77,20 @@ class TestNightlyChanges(RepeatCustomerCase):
             "UPDATE sale_order SET amount_untaxed = 999 WHERE id = %s",
             [self.silent_order.id],
         )
+        # churn figures are recomputed for members whose statistics changed,
+        # everyone else's on the weekly pass
+        quiet = self._membership(self.quiet)
+        self.env.cr.execute(
+            "UPDATE customer_membership SET churn_probability = 0.42 WHERE id IN %s",
+            [(quiet.id, edited.id)],
+        )
         self.env.invalidate_all()
         with self._day(1):
             self._run_cron()
         self.env.invalidate_all()
+        self.assertEqual(quiet.churn_probability, 0.42)
+        self.assertEqual(quiet.churn_risk, "low")
+        self.assertNotEqual(edited.churn_probability, 0.42)
         self.assertAlmostEqual(edited.total_spent, 150.0)
         self.assertEqual(leaving.rfm_frequency, 0)
         self.assertAlmostEqual(leaving.total_spent, 70.0)
@@ -92,6 +102,7 @@ class TestNightlyChanges(RepeatCustomerCase):
             self._run_cron()
         self.env.invalidate_all()
         self.assertAlmostEqual(silent.total_spent, 999.0)
+        self.assertNotEqual(quiet.churn_probability, 0.42)
         self.assertEqual(
             self.company.loyalty_stats_full_date, self.today + timedelta(days=7)
         )

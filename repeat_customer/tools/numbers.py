@@ -5,6 +5,13 @@ import math
 from odoo.exceptions import ValidationError
 
 
+def pg_array(values):
+    """A PostgreSQL array literal of numbers for ``%s::int[]`` or
+    ``%s::float8[]``: the server parses it in one go, far faster than the
+    ARRAY[...] expression a Python list of 100 000 numbers becomes."""
+    return "{" + ",".join("NULL" if v is None else repr(v) for v in values) + "}"
+
+
 def in_bounds(value, low, high):
     """Whether ``value`` is a finite number from ``low`` to ``high``."""
     return (
