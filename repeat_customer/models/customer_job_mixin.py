@@ -107,7 +107,8 @@ class CustomerJobMixin(models.AbstractModel):
         never as nested loops: for statements that read whole tables, whose
         right plan does not depend on estimates that may be wrong."""
         self.env.cr.execute("SET LOCAL enable_nestloop TO off")
-        try:
-            yield
-        finally:
-            self.env.cr.execute("SET LOCAL enable_nestloop TO DEFAULT")
+        # no reset after an error: the transaction (or the savepoint that
+        # encloses the block, which undoes the SET) is rolled back anyway,
+        # and a statement in an aborted transaction would hide the error
+        yield
+        self.env.cr.execute("SET LOCAL enable_nestloop TO DEFAULT")

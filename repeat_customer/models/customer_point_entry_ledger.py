@@ -66,7 +66,7 @@ class CustomerPointEntry(models.Model):
         of ``LINE_COLUMNS`` and ``rule_ids``, the bonus rule ids); ``date``
         defaults to the company's today, ``state`` to available. Return the
         posted lines, in the order given. Nothing is written when a line is
-        refused (``UserError``).
+        refused (``UserError``), before or after the INSERT.
 
         How points are taken (the consumption contract):
 
@@ -113,6 +113,20 @@ class CustomerPointEntry(models.Model):
         takers = [r for r in rows if r["points"] < 0]
         self._lock_memberships({r["membership_id"] for r in takers})
         self._post_check_cover(spends)
+        try:
+            # a refusal found after the INSERT (a ledger that disagrees with
+            # its balance) undoes the whole call
+            with self.env.cr.savepoint(flush=False):
+                ids = self._post_write(rows, takers)
+        except UserError:
+            self.env.invalidate_all()
+            raise
+        return self.browse(ids)
+
+    @api.model
+    def _post_write(self, rows, takers):
+        """Write the prepared ``rows`` and take their points (see ``_post``).
+        Return the ids of the lines, in the rows' order."""
         posted, owing = self._post_insert(rows)
         ids = [line_id for line_id, _mid in posted]
         for row, line_id in zip(rows, ids, strict=True):
@@ -140,7 +154,7 @@ class CustomerPointEntry(models.Model):
             [r for r in takers if r["kind"] in ("redeem", "adjust")]
         )
         self.invalidate_model(["remaining_points"])
-        return self.browse(ids)
+        return ids
 
     @api.model
     def _post_prepare(self, lines):

@@ -184,8 +184,10 @@ class TestLedgerWriter(PointsCase):
         )
         self.assertEqual(self._consumed(expiry), {(old.id, 15)})
         self.assertEqual(current.remaining_points, 20)
-        # an expiry that disagrees with the points left is refused
-        with self.assertRaisesRegex(UserError, "cannot be traced"), self.cr.savepoint():
+        # an expiry that disagrees with the points left is refused, and the
+        # writer itself undoes what it had written
+        before = self._counts()
+        with self.assertRaisesRegex(UserError, "cannot be traced"):
             self.Writer._post(
                 [
                     {
@@ -196,6 +198,8 @@ class TestLedgerWriter(PointsCase):
                     }
                 ]
             )
+        self.assertEqual(self._counts(), before)
+        self.assertEqual(current.remaining_points, 20)
         self._assert_balances_match_ledger(self.member)
 
     def test_negative_balance_logged_once(self):
