@@ -25,6 +25,7 @@
         "views/customer_reward_views.xml",
         "views/customer_coupon_views.xml",
         "views/customer_coupon_batch_views.xml",
+        "views/customer_integrity_check_views.xml",
         "views/sale_order_views.xml",
         "wizards/customer_point_adjust_wizard_views.xml",
         "wizards/customer_point_redeem_wizard_views.xml",

@@ -30,3 +30,4 @@ from . import customer_coupon
 from . import customer_coupon_batch
 from . import mail_template
 from . import loyalty_card
+from . import customer_integrity_check

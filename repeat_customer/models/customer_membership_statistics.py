@@ -60,6 +60,71 @@ class CustomerMembership(models.Model):
         )
 
     @api.model
+    def _fresh_statistics_sql(
+        self, company, membership_ids, window_start, other_window_start=None
+    ):
+        """The CTEs (``mem``, ``purchase``, ``agg``, ``new``) of the purchase
+        statistics of ``membership_ids`` (None: every member of ``company``)
+        recomputed from all documents, ``new`` holding one row per member.
+        Its ``window_count2`` and ``window_total2`` are the RFM window figures
+        for a window starting at ``other_window_start`` (default: the same)."""
+        if membership_ids is None:
+            members = SQL("company_id = %s", company.id)
+        else:
+            members = SQL(
+                "id = ANY(%s::int[]) AND company_id = %s",
+                pg_array(membership_ids),
+                company.id,
+            )
+        return SQL(
+            """
+            mem AS (
+                SELECT id, partner_id FROM customer_membership WHERE %(members)s
+            ),
+            purchase(membership_id, day, amount, is_order) AS (%(purchases)s),
+            agg AS (
+                SELECT membership_id,
+                       min(day) FILTER (WHERE is_order = 1) AS first_day,
+                       max(day) FILTER (WHERE is_order = 1) AS last_day,
+                       sum(is_order) AS order_count,
+                       count(DISTINCT day) FILTER (WHERE is_order = 1)
+                           AS day_count,
+                       sum(amount) AS total,
+                       sum(is_order) FILTER (WHERE day > %(window_start)s)
+                           AS window_count,
+                       sum(amount) FILTER (WHERE day > %(window_start)s)
+                           AS window_total,
+                       sum(is_order) FILTER (WHERE day > %(other_start)s)
+                           AS window_count2,
+                       sum(amount) FILTER (WHERE day > %(other_start)s)
+                           AS window_total2
+                  FROM purchase
+                 GROUP BY membership_id
+            ),
+            new AS (
+                SELECT mem.id,
+                       agg.first_day,
+                       agg.last_day,
+                       COALESCE(agg.order_count, 0) AS order_count,
+                       COALESCE(agg.day_count, 0) AS day_count,
+                       COALESCE(agg.total, 0) AS total,
+                       COALESCE(agg.total / NULLIF(agg.order_count, 0), 0)
+                           AS average,
+                       COALESCE(agg.window_count, 0) AS window_count,
+                       COALESCE(agg.window_total, 0) AS window_total,
+                       COALESCE(agg.window_count2, 0) AS window_count2,
+                       COALESCE(agg.window_total2, 0) AS window_total2
+                  FROM mem
+                  LEFT JOIN agg ON agg.membership_id = mem.id
+            )
+            """,
+            members=members,
+            purchases=self._purchases_query(company),
+            window_start=window_start,
+            other_start=other_window_start or window_start,
+        )
+
+    @api.model
     def _update_statistics(self, company, membership_ids):
         """Recompute the purchase statistics of ``membership_ids`` in one UPDATE.
 
@@ -68,46 +133,10 @@ class CustomerMembership(models.Model):
         """
         if not membership_ids:
             return []
-        today = company._loyalty_today()
-        window_start = fields.Date.subtract(today, days=company.loyalty_rfm_window_days)
         self.env.cr.execute(
             SQL(
                 """
-                WITH mem AS (
-                    SELECT id, partner_id
-                      FROM customer_membership
-                     WHERE id = ANY(%(ids)s::int[]) AND company_id = %(company)s
-                ),
-                purchase(membership_id, day, amount, is_order) AS (%(purchases)s),
-                agg AS (
-                    SELECT membership_id,
-                           min(day) FILTER (WHERE is_order = 1) AS first_day,
-                           max(day) FILTER (WHERE is_order = 1) AS last_day,
-                           sum(is_order) AS order_count,
-                           count(DISTINCT day) FILTER (WHERE is_order = 1)
-                               AS day_count,
-                           sum(amount) AS total,
-                           sum(is_order) FILTER (WHERE day > %(window_start)s)
-                               AS window_count,
-                           sum(amount) FILTER (WHERE day > %(window_start)s)
-                               AS window_total
-                      FROM purchase
-                     GROUP BY membership_id
-                ),
-                new AS (
-                    SELECT mem.id,
-                           agg.first_day,
-                           agg.last_day,
-                           COALESCE(agg.order_count, 0) AS order_count,
-                           COALESCE(agg.day_count, 0) AS day_count,
-                           COALESCE(agg.total, 0) AS total,
-                           COALESCE(agg.total / NULLIF(agg.order_count, 0), 0)
-                               AS average,
-                           COALESCE(agg.window_count, 0) AS window_count,
-                           COALESCE(agg.window_total, 0) AS window_total
-                      FROM mem
-                      LEFT JOIN agg ON agg.membership_id = mem.id
-                )
+                WITH %(fresh)s
                 UPDATE customer_membership m
                    SET first_order_date = new.first_day,
                        last_order_date = new.last_day,
@@ -128,10 +157,9 @@ class CustomerMembership(models.Model):
                         new.window_count, new.window_total)
              RETURNING m.id
                 """,
-                ids=pg_array(membership_ids),
-                company=company.id,
-                purchases=self._purchases_query(company),
-                window_start=window_start,
+                fresh=self._fresh_statistics_sql(
+                    company, membership_ids, self._stats_window_start(company)
+                ),
             )
         )
         return [row[0] for row in self.env.cr.fetchall()]

@@ -221,10 +221,19 @@ class CustomerTier(models.Model):
         tier change row and a chatter note. Return the tier changes.
         """
         today = today or company._loyalty_today()
+        changes = self._tier_decisions(company, membership_ids, today, review=review)
+        return self._write_tier_changes(company, changes, today)
+
+    @api.model
+    def _tier_decisions(self, company, membership_ids, today, review=False, write=True):
+        """The tier changes (dicts of ``customer.tier.change`` values) the
+        members of ``membership_ids`` are due. With ``write``, their
+        qualifying figures are stored on the way; without, nothing is
+        written (the integrity check)."""
         ladder = company._loyalty_programme()["tiers"]
         changes = []
         for mid, tier_id, since, floor_id, floor_end, value in self._tier_candidates(
-            company, membership_ids, today, ladder, review
+            company, membership_ids, today, ladder, review, write=write
         ):
             member = {
                 "tier_id": tier_id,
@@ -247,13 +256,15 @@ class CustomerTier(models.Model):
                         "qualifying_rule": company.loyalty_tier_rule,
                     }
                 )
-        return self._write_tier_changes(company, changes, today)
+        return changes
 
     @api.model
-    def _tier_candidates(self, company, membership_ids, today, ladder, review):
-        """Compute and write the qualifying figures of the members, in one
-        statement, and return what decides their tier: (id, tier, since,
-        floor tier, floor end, figure) rows."""
+    def _tier_candidates(
+        self, company, membership_ids, today, ladder, review, write=True
+    ):
+        """Compute the qualifying figures of the members and (with ``write``)
+        store them, in one statement, and return what decides their tier:
+        (id, tier, since, floor tier, floor end, figure) rows."""
         if not membership_ids:
             return []
         if not ladder:
@@ -292,7 +303,7 @@ class CustomerTier(models.Model):
                     UPDATE customer_membership m
                        SET tier_qualifying_value = cur.value
                       FROM cur
-                     WHERE m.id = cur.id
+                     WHERE %(write)s AND m.id = cur.id
                        AND m.tier_qualifying_value IS DISTINCT FROM cur.value
                 )
                 SELECT id, tier_id, tier_since_date, tier_floor_id,
@@ -303,6 +314,7 @@ class CustomerTier(models.Model):
                 ids=list(membership_ids),
                 company=company.id,
                 review=review,
+                write=write,
                 # an event only moves members up: the top tier cannot move
                 top=ladder[-1][0] if ladder else None,
             )

@@ -5,6 +5,7 @@ from . import test_cron
 from . import test_decisions
 from . import test_demo
 from . import test_host
+from . import test_integrity
 from . import test_jobs
 from . import test_ledger_writer
 from . import test_merge
