@@ -7,6 +7,8 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
+from .customer_job_mixin import retry_on_conflict
+
 _logger = logging.getLogger(__name__)
 
 # no 0/O, 1/I/L, U: codes are read aloud and typed from paper
@@ -446,6 +448,7 @@ class CustomerCoupon(models.Model):
     # Cron
     # ------------------------------------------------------------------
     @api.model
+    @retry_on_conflict
     def _cron_send_coupon_mails(self):
         """Mail the coupons issued by batches and tier rewards, one chunk per
         call; return how many are left."""
@@ -459,6 +462,7 @@ class CustomerCoupon(models.Model):
         return remaining
 
     @api.model
+    @retry_on_conflict
     def _cron_expire_coupons(self):
         """Mark the coupons past their expiry date as expired, one batch per
         call; return how many are left."""

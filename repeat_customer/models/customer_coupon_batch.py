@@ -7,6 +7,8 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.osv import expression
 from odoo.tools import SQL
 
+from .customer_job_mixin import retry_on_conflict
+
 # a batch issued from a button does at most this many coupons at once; a
 # larger one is handed to its cron, which commits between chunks
 DEFAULT_ISSUE_CHUNK = 2000
@@ -384,6 +386,7 @@ class CustomerCouponBatch(models.Model):
         return True
 
     @api.model
+    @retry_on_conflict
     def _cron_issue_coupon_batches(self):
         """Issue one chunk of the batches left running; return how many
         coupons are still to issue."""

@@ -1,11 +1,49 @@
+import functools
 import json
 import logging
 from contextlib import contextmanager
 
 from odoo import api, models
+from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 from odoo.tools import SQL
 
 _logger = logging.getLogger(__name__)
+
+
+def retry_on_conflict(method):
+    """Decorate a job's cron method (one batch per call) so that a batch
+    that meets a concurrent transaction (a serialization failure, a
+    deadlock, a lock not available: the shop confirming an order of a member
+    of the batch) is undone and done again in a new transaction, as Odoo
+    retries an HTTP request, instead of failing the run.
+
+    The cron framework does not retry: a call that raises before it reports
+    progress fails the run, and a daily job is then put off until the next
+    day. Here the batch runs in a savepoint; on a conflict the savepoint is
+    rolled back, nothing of the batch is kept (its saved position neither),
+    and the call reports work left, so the framework commits and calls again
+    at once, in a new transaction that sees the other one's changes. Return
+    ``True`` then (work left), for callers that loop while there is."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            with self.env.cr.savepoint():
+                return method(self, *args, **kwargs)
+        except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY as exc:
+            _logger.info(
+                "repeat_customer: %s.%s met a concurrent update (%s): the batch "
+                "is done again in a new transaction",
+                self._name,
+                method.__name__,
+                exc.pgcode,
+            )
+            self.env.invalidate_all()
+            self.env["ir.cron"]._notify_progress(done=1, remaining=1)
+            return True
+
+    return wrapper
+
 
 # a table's planner statistics are refreshed before a job reads it when it
 # was never analysed, or when more rows changed since its last ANALYZE than

@@ -3,6 +3,8 @@
 from odoo import api, fields, models
 from odoo.tools import SQL
 
+from .customer_job_mixin import retry_on_conflict
+
 DEFAULT_BATCH_SIZE = 100000
 NIGHTLY_STATE_PARAM = "repeat_customer.nightly_state"
 BATCH_SIZE_PARAM = "repeat_customer.batch_size"
@@ -133,6 +135,7 @@ class CustomerMembership(models.Model):
         self._job_save_state(NIGHTLY_STATE_PARAM, state)
 
     @api.model
+    @retry_on_conflict
     def _cron_compute_customers(self):
         """Nightly computation of statistics, RFM, churn and snapshots.
 

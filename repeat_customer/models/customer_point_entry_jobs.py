@@ -6,6 +6,7 @@ import logging
 from odoo import api, fields, models
 from odoo.tools import SQL
 
+from .customer_job_mixin import retry_on_conflict
 from .customer_point_entry_ledger import BALANCE_FIELDS
 
 _logger = logging.getLogger(__name__)
@@ -225,6 +226,7 @@ class CustomerPointEntry(models.Model):
         return total
 
     @api.model
+    @retry_on_conflict
     def _cron_release_points(self):
         """Daily: pending points whose return window ended (or whose order is
         delivered or paid, per setting) become available.
@@ -247,6 +249,7 @@ class CustomerPointEntry(models.Model):
         return done
 
     @api.model
+    @retry_on_conflict
     def _cron_expire_points(self):
         """Daily: points left on lines whose validity ended expire, FIFO, one
         expiry line per member. One batch of members per call; safe to repeat:

@@ -6,6 +6,7 @@ from odoo.tools import SQL
 
 from ..tools.numbers import in_bounds
 from ..tools.tiers import tier_move
+from .customer_job_mixin import retry_on_conflict
 from .res_company import MAX_MULTIPLIER, MAX_THRESHOLD
 
 REVIEW_STATE_PARAM = "repeat_customer.tier_review_state"
@@ -408,6 +409,7 @@ class CustomerTier(models.Model):
     # Cron
     # ------------------------------------------------------------------
     @api.model
+    @retry_on_conflict
     def _cron_review_tiers(self):
         """Periodic tier review: upgrades and downgrades (after the minimum
         stay) of every member, one batch of members per call. The position is

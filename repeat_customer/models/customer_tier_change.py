@@ -1,6 +1,8 @@
 from odoo import api, fields, models
 from odoo.tools import SQL
 
+from .customer_job_mixin import retry_on_conflict
+
 # tier rewards issued per call of their job
 TIER_REWARD_BATCH_PARAM = "repeat_customer.tier_reward_batch_size"
 DEFAULT_TIER_REWARD_BATCH = 2000
@@ -74,6 +76,7 @@ class CustomerTierChange(models.Model):
     )
 
     @api.model
+    @retry_on_conflict
     def _cron_issue_tier_rewards(self):
         """Issue the coupons owed for reaching a tier, one batch per call.
         Each change is issued once (unique coupon per change), so a run that
