@@ -1,12 +1,11 @@
 import math
 from itertools import pairwise
 
-from dateutil.relativedelta import relativedelta
-
 from odoo import api, fields, models, tools
 from odoo.exceptions import ValidationError
 
 from ..tools.numbers import in_bounds, refuse_non_finite
+from ..tools.points import expiry_date
 
 RFM_THRESHOLD_FIELDS = (
     "loyalty_rfm_recency_thresholds",
@@ -286,16 +285,12 @@ class ResCompany(models.Model):
         per the company's expiry policy (None: they never expire). The policy
         an addon overrides for an expiry rule of its own."""
         self.ensure_one()
-        policy = self.loyalty_points_expiry_policy
-        if policy == "months":
-            return earn_date + relativedelta(months=self.loyalty_points_expiry_months)
-        if policy == "year_end":
-            return earn_date.replace(
-                year=earn_date.year + self.loyalty_points_expiry_years - 1,
-                month=12,
-                day=31,
-            )
-        return None
+        return expiry_date(
+            self.loyalty_points_expiry_policy,
+            earn_date,
+            months=self.loyalty_points_expiry_months,
+            years=self.loyalty_points_expiry_years,
+        )
 
     def _loyalty_todays(self):
         """{company id: its today} of these companies, as text, for SQL that

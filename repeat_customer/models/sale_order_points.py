@@ -6,7 +6,8 @@ from collections import defaultdict
 from odoo import api, fields, models
 from odoo.tools import SQL, float_round
 
-ROUNDING_METHODS = {"down": "DOWN", "half": "HALF-UP", "up": "UP"}
+from ..tools.points import order_points
+
 # earned lines not reversed by a cancellation: an order holding one must not
 # earn again
 OPEN_EARN_LINES = SQL(
@@ -185,52 +186,22 @@ class SaleOrder(models.Model):
         result = {}
         for order_id, data in self._loyalty_points_inputs().items():
             company = data["company"]
-            programme = company._loyalty_programme()
-            excluded_categs = [f"/{cid}/" for cid in programme["excluded_categs"]]
-            used_rules = set()
-            base = 0.0
-            for product_id, path, subtotal in data["lines"]:
-                slashed = "/" + path
-                if product_id in programme["excluded_products"] or any(
-                    marker in slashed for marker in excluded_categs
-                ):
-                    continue
-                amount = subtotal / data["rate"]
-                matching = [
-                    (multiplier, rule_id)
-                    for rule_id, categ_id, multiplier in programme["category_rules"]
-                    if f"/{categ_id}/" in slashed
-                ]
-                if matching and amount > 0:
-                    multiplier, rule_id = max(matching)
-                    amount *= multiplier
-                    used_rules.add(rule_id)
-                base += amount
-            day = data["date"]
-            multiplier = data["tier_multiplier"] if data["tier_id"] else 1.0
-            birthday = data["birth_date"]
-            for rule_id, rule_type, date_from, date_to, factor in programme[
-                "other_rules"
-            ]:
-                if (rule_type == "period" and date_from <= day <= date_to) or (
-                    rule_type == "birthday" and birthday and birthday.month == day.month
-                ):
-                    multiplier *= factor
-                    used_rules.add(rule_id)
-            raw = max(base, 0.0) * company.loyalty_points_per_unit * multiplier
-            points = int(
-                float_round(
-                    raw,
-                    precision_rounding=1.0,
-                    rounding_method=ROUNDING_METHODS[company.loyalty_points_rounding],
-                )
+            earned = order_points(
+                data["lines"],
+                data["rate"],
+                company._loyalty_programme(),
+                data["date"],
+                data["tier_multiplier"] if data["tier_id"] else 1.0,
+                data["birth_date"],
+                company.loyalty_points_per_unit,
+                company.loyalty_points_rounding,
             )
             result[order_id] = dict(
                 data,
-                points=points,
-                base_amount=company.currency_id.round(base),
-                multiplier=multiplier,
-                rule_ids=sorted(used_rules),
+                points=earned.points,
+                base_amount=company.currency_id.round(earned.base),
+                multiplier=earned.multiplier,
+                rule_ids=earned.rule_ids,
             )
         return result
 

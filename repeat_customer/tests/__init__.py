@@ -13,6 +13,7 @@ from . import test_nightly_changes
 from . import test_points
 from . import test_policies
 from . import test_portal
+from . import test_properties
 from . import test_rewards
 from . import test_rfm
 from . import test_security
