@@ -14,6 +14,19 @@ from odoo.addons.portal.controllers.portal import pager as portal_pager
 HISTORY_STEP = 10
 # the one-time token of a rendered redeem form
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+# a record id typed in a URL or posted by a form: ASCII digits, within
+# PostgreSQL's integer range
+ID_PATTERN = re.compile(r"[0-9]{1,10}")
+MAX_ID = 2**31 - 1
+
+
+def record_id(value):
+    """The record id ``value`` (a URL or form value) holds, or None."""
+    if isinstance(value, str) and ID_PATTERN.fullmatch(value):
+        number = int(value)
+        if 0 < number <= MAX_ID:
+            return number
+    return None
 
 
 class LoyaltyPortal(CustomerPortal):
@@ -125,12 +138,15 @@ class LoyaltyPortal(CustomerPortal):
                 dict(self._prepare_portal_layout_values(), page_name="loyalty"),
             )
         redeemed_coupon = None
-        if redeemed and str(redeemed).isdigit():
+        if record_id(redeemed):
             redeemed_coupon = (
                 request.env["customer.coupon"]
                 .sudo()
                 .search(
-                    [("id", "=", int(redeemed)), ("membership_id", "=", membership.id)]
+                    [
+                        ("id", "=", record_id(redeemed)),
+                        ("membership_id", "=", membership.id),
+                    ]
                 )
             )
         return request.render(
@@ -163,8 +179,8 @@ class LoyaltyPortal(CustomerPortal):
         if done:
             return request.redirect(f"/my/loyalty?redeemed={done.id}")
         reward = request.env["customer.reward"].sudo()
-        if reward_id and str(reward_id).isdigit():
-            reward = reward.browse(int(reward_id)).exists()
+        if record_id(reward_id):
+            reward = reward.browse(record_id(reward_id)).exists()
         error = None
         if not reward or reward.company_id != membership.company_id:
             error = request.env._("This reward does not exist.")

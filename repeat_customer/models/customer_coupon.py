@@ -7,6 +7,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
+from ..tools.numbers import one_record
 from .customer_job_mixin import retry_on_conflict
 
 _logger = logging.getLogger(__name__)
@@ -436,7 +437,7 @@ class CustomerCoupon(models.Model):
         return True
 
     def action_open_card(self):
-        self.ensure_one()
+        one_record(self)
         return {
             "type": "ir.actions.act_window",
             "res_model": "loyalty.card",

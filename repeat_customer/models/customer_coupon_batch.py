@@ -7,6 +7,7 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.osv import expression
 from odoo.tools import SQL
 
+from ..tools.numbers import one_record, refuse_bad_values
 from .customer_job_mixin import retry_on_conflict
 
 # a batch issued from a button does at most this many coupons at once; a
@@ -135,6 +136,16 @@ class CustomerCouponBatch(models.Model):
     redemption_rate = fields.Float(
         string="Redemption Rate (%)", compute="_compute_usage", digits=(16, 1)
     )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            refuse_bad_values(self, vals)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        refuse_bad_values(self, vals)
+        return super().write(vals)
 
     @api.constrains("per_customer_limit", "validity_days", "filter_domain")
     def _check_values(self):
@@ -403,7 +414,7 @@ class CustomerCouponBatch(models.Model):
         return remaining
 
     def action_view_coupons(self):
-        self.ensure_one()
+        one_record(self)
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "repeat_customer.customer_coupon_action"
         )

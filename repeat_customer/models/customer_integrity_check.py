@@ -12,6 +12,8 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
+from ..tools.numbers import one_record
+
 _logger = logging.getLogger(__name__)
 
 # findings stored per rule and company; the rest are counted only
@@ -178,7 +180,7 @@ class CustomerIntegrityCheck(models.Model):
 
     def action_rerun(self):
         """Check this check's company again."""
-        self.ensure_one()
+        one_record(self)
         check = self._check_companies(self.company_id)
         return {
             "type": "ir.actions.act_window",
@@ -756,7 +758,7 @@ class CustomerIntegrityFinding(models.Model):
             )
 
     def action_open_record(self):
-        self.ensure_one()
+        one_record(self)
         return {
             "type": "ir.actions.act_window",
             "res_model": self.res_model,

@@ -6,6 +6,8 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
+from ..tools.numbers import one_record, refuse_bad_values
+
 _logger = logging.getLogger(__name__)
 
 FILLFACTOR = 80
@@ -340,6 +342,7 @@ class CustomerMembership(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
+            refuse_bad_values(self, vals)
             self._check_user_fields(vals, CREATE_FIELDS)
         partners = self.env["res.partner"]
         for vals in vals_list:
@@ -379,6 +382,7 @@ class CustomerMembership(models.Model):
             )
 
     def write(self, vals):
+        refuse_bad_values(self, vals)
         if "partner_id" in vals or "company_id" in vals:
             raise UserError(
                 self.env._(
@@ -449,7 +453,7 @@ class CustomerMembership(models.Model):
     # Actions
     # ------------------------------------------------------------------
     def action_view_orders(self):
-        self.ensure_one()
+        one_record(self)
         action = self.env["ir.actions.act_window"]._for_xml_id("sale.action_orders")
         action["domain"] = [
             ("partner_id", "child_of", self.partner_id.id),
@@ -459,7 +463,7 @@ class CustomerMembership(models.Model):
         return action
 
     def action_view_snapshots(self):
-        self.ensure_one()
+        one_record(self)
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "repeat_customer.customer_rfm_snapshot_action"
         )
@@ -473,7 +477,7 @@ class CustomerMembership(models.Model):
         return True
 
     def action_view_points(self):
-        self.ensure_one()
+        one_record(self)
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "repeat_customer.customer_point_entry_action"
         )
@@ -482,7 +486,7 @@ class CustomerMembership(models.Model):
         return action
 
     def action_view_tier_changes(self):
-        self.ensure_one()
+        one_record(self)
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "repeat_customer.customer_tier_change_action"
         )
@@ -491,7 +495,7 @@ class CustomerMembership(models.Model):
         return action
 
     def action_adjust_points(self):
-        self.ensure_one()
+        one_record(self)
         return {
             "type": "ir.actions.act_window",
             "name": self.env._("Adjust Points"),
@@ -513,7 +517,7 @@ class CustomerMembership(models.Model):
             membership.coupon_count = counts.get(membership, 0)
 
     def action_view_coupons(self):
-        self.ensure_one()
+        one_record(self)
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "repeat_customer.customer_coupon_action"
         )
@@ -522,7 +526,7 @@ class CustomerMembership(models.Model):
         return action
 
     def action_redeem_reward(self):
-        self.ensure_one()
+        one_record(self)
         return {
             "type": "ir.actions.act_window",
             "name": self.env._("Redeem a Reward"),

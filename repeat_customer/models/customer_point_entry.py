@@ -3,6 +3,8 @@ import logging
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
+from ..tools.numbers import one_record
+
 _logger = logging.getLogger(__name__)
 
 
@@ -286,7 +288,7 @@ class CustomerPointEntry(models.Model):
                 entry.origin = False
 
     def action_open_origin(self):
-        self.ensure_one()
+        one_record(self)
         record = (
             self.credit_note_id
             or self.sale_order_id

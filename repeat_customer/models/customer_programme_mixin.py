@@ -1,6 +1,6 @@
 from odoo import api, models
 
-from ..tools.numbers import refuse_non_finite
+from ..tools.numbers import refuse_bad_values
 
 
 class CustomerProgrammeMixin(models.AbstractModel):
@@ -14,13 +14,13 @@ class CustomerProgrammeMixin(models.AbstractModel):
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
-            refuse_non_finite(self, vals)
+            refuse_bad_values(self, vals)
         records = super().create(vals_list)
         self.env.registry.clear_cache()
         return records
 
     def write(self, vals):
-        refuse_non_finite(self, vals)
+        refuse_bad_values(self, vals)
         result = super().write(vals)
         self.env.registry.clear_cache()
         return result

@@ -4,7 +4,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL, formatLang
 
-from ..tools.numbers import refuse_non_finite
+from ..tools.numbers import one_record, refuse_bad_values
 
 PERIOD_SELECTION = [
     ("total", "In total"),
@@ -124,11 +124,11 @@ class CustomerReward(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
-            refuse_non_finite(self, vals)
+            refuse_bad_values(self, vals)
         return super().create(vals_list)
 
     def write(self, vals):
-        refuse_non_finite(self, vals)
+        refuse_bad_values(self, vals)
         return super().write(vals)
 
     @api.constrains(
@@ -452,7 +452,7 @@ class CustomerReward(models.Model):
         ]
 
     def action_view_coupons(self):
-        self.ensure_one()
+        one_record(self)
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "repeat_customer.customer_coupon_action"
         )

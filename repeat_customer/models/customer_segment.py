@@ -1,6 +1,8 @@
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
+from ..tools.numbers import one_record, refuse_bad_values
+
 SCORE_BOUNDS = (
     ("recency_min", "recency_max"),
     ("frequency_min", "frequency_max"),
@@ -41,6 +43,16 @@ class CustomerSegment(models.Model):
         string="Members", compute="_compute_membership_count"
     )
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            refuse_bad_values(self, vals)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        refuse_bad_values(self, vals)
+        return super().write(vals)
+
     @api.constrains(*(f for pair in SCORE_BOUNDS for f in pair))
     def _check_score_ranges(self):
         for segment in self:
@@ -67,7 +79,7 @@ class CustomerSegment(models.Model):
             segment.membership_count = counts.get(segment.id, 0)
 
     def action_view_memberships(self):
-        self.ensure_one()
+        one_record(self)
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "repeat_customer.customer_membership_action"
         )

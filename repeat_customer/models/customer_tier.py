@@ -4,7 +4,7 @@ from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.tools import SQL
 
-from ..tools.numbers import in_bounds
+from ..tools.numbers import in_bounds, one_record
 from ..tools.tiers import tier_move
 from .customer_job_mixin import retry_on_conflict
 from .res_company import MAX_MULTIPLIER, MAX_THRESHOLD
@@ -154,7 +154,7 @@ class CustomerTier(models.Model):
                     )
 
     def action_view_memberships(self):
-        self.ensure_one()
+        one_record(self)
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "repeat_customer.customer_membership_action"
         )

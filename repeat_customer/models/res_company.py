@@ -4,7 +4,7 @@ from itertools import pairwise
 from odoo import api, fields, models, tools
 from odoo.exceptions import ValidationError
 
-from ..tools.numbers import in_bounds, refuse_non_finite
+from ..tools.numbers import in_bounds, refuse_bad_values
 from ..tools.points import expiry_date
 
 RFM_THRESHOLD_FIELDS = (
@@ -260,7 +260,7 @@ class ResCompany(models.Model):
     )
 
     def write(self, vals):
-        refuse_non_finite(self, vals)
+        refuse_bad_values(self, vals)
         result = super().write(vals)
         if {
             "loyalty_points_excluded_product_ids",

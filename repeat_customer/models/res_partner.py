@@ -1,6 +1,8 @@
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 
+from ..tools.numbers import one_record
+
 # the figures of the current company's membership are read as the user, per
 # user: a salesperson sees those of their own customers only
 AS_USER = {"compute_sudo": False, "depends_context": ("company", "uid")}
@@ -145,7 +147,7 @@ class ResPartner(models.Model):
         return [("commercial_partner_id", "in", members.partner_id.ids)]
 
     def action_view_loyalty_membership(self):
-        self.ensure_one()
+        one_record(self)
         membership = self.loyalty_membership_id
         if not membership:
             return self.action_loyalty_enrol()
@@ -158,16 +160,16 @@ class ResPartner(models.Model):
         }
 
     def action_view_loyalty_points(self):
-        self.ensure_one()
+        one_record(self)
         return self.loyalty_membership_id.action_view_points()
 
     def action_view_loyalty_orders(self):
-        self.ensure_one()
+        one_record(self)
         return self.loyalty_membership_id.action_view_orders()
 
     def action_loyalty_enrol(self):
         """Enrol the customer by hand in the current company's programme."""
-        self.ensure_one()
+        one_record(self)
         memberships_model = self.env["customer.membership"]
         memberships_model.check_access("create")
         # the enrolment inserts by SQL, which the record rules do not see: a

@@ -2,6 +2,8 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
+from ..tools.numbers import one_record
+
 
 class SaleOrder(models.Model):
     _inherit = "sale.order"
@@ -186,7 +188,7 @@ class SaleOrder(models.Model):
         return super()._apply_program_reward(reward, coupon, **kwargs)
 
     def action_loyalty_redeem_reward(self):
-        self.ensure_one()
+        one_record(self)
         return {
             "type": "ir.actions.act_window",
             "name": self.env._("Redeem a Reward"),
@@ -275,7 +277,7 @@ class SaleOrder(models.Model):
     # Actions
     # ------------------------------------------------------------------
     def action_loyalty_redeem_points(self):
-        self.ensure_one()
+        one_record(self)
         return {
             "type": "ir.actions.act_window",
             "name": self.env._("Redeem Points"),
@@ -286,7 +288,7 @@ class SaleOrder(models.Model):
         }
 
     def action_view_loyalty_points(self):
-        self.ensure_one()
+        one_record(self)
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "repeat_customer.customer_point_entry_action"
         )

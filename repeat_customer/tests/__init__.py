@@ -4,6 +4,7 @@ from . import test_concurrency
 from . import test_cron
 from . import test_decisions
 from . import test_demo
+from . import test_fuzz
 from . import test_host
 from . import test_integrity
 from . import test_jobs

@@ -254,13 +254,13 @@ class TestAttacks(RewardsCase):
     def test_07_settings_are_bounded(self):
         for vals, bound in (
             ({"loyalty_points_per_unit": 1e9}, "from 0 to 1000"),
-            ({"loyalty_points_per_unit": math.nan}, "must be a number"),
+            ({"loyalty_points_per_unit": math.nan}, "a number is expected"),
             ({"loyalty_points_pending_days": 10**7}, "from 0 to 3650"),
             ({"loyalty_points_expiry_months": 100000}, "from 1 to 1200"),
             ({"loyalty_points_expiry_years": 10**6}, "from 1 to 100"),
             ({"loyalty_rfm_window_days": 10**7}, "from 1 to 3650"),
             ({"loyalty_tier_window_days": 10**7}, "from 1 to 3650"),
-            ({"loyalty_point_value": math.inf}, "must be a number"),
+            ({"loyalty_point_value": math.inf}, "a number is expected"),
             ({"loyalty_point_value": 1e7}, "from 0 to 1000000"),
             ({"loyalty_rfm_recency_thresholds": "30,90,180,nan"}, "four numbers"),
             ({"loyalty_rfm_monetary_thresholds": "1,2,3,inf"}, "four numbers"),
@@ -281,7 +281,7 @@ class TestAttacks(RewardsCase):
         ):
             with (
                 self.subTest(vals=vals),
-                self.assertRaisesRegex(ValidationError, "at most|must be a number"),
+                self.assertRaisesRegex(ValidationError, "at most|a number is expected"),
                 self.cr.savepoint(),
             ):
                 self.vip.write(vals)

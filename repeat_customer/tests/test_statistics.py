@@ -245,7 +245,7 @@ class TestInvoiceStatistics(RepeatCustomerCase):
         self.assertEqual(membership.recency_days, 10)
 
     def test_invalid_source_refused(self):
-        with self.assertRaises(ValueError):
+        with self.assertRaisesRegex(ValidationError, "not one of the choices"):
             self.company.loyalty_stats_source = "pos"
         with self.assertRaises(ValidationError):
             self.company.loyalty_rfm_window_days = 0

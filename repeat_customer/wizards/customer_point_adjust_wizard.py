@@ -1,6 +1,7 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
+from ..tools.numbers import one_record, refuse_bad_values
 from ._common import check_readable, whole_number
 
 
@@ -32,16 +33,18 @@ class CustomerPointAdjustWizard(models.TransientModel):
     def create(self, vals_list):
         for vals in vals_list:
             whole_number(self.env, vals, "points", self.env._("Points"))
+            refuse_bad_values(self, vals)
             check_readable(self.env, "customer.membership", vals.get("membership_id"))
         return super().create(vals_list)
 
     def write(self, vals):
         whole_number(self.env, vals, "points", self.env._("Points"))
+        refuse_bad_values(self, vals)
         check_readable(self.env, "customer.membership", vals.get("membership_id"))
         return super().write(vals)
 
     def action_apply(self):
-        self.ensure_one()
+        one_record(self)
         if not self.env.user.has_group("repeat_customer.group_manager"):
             raise UserError(self.env._("Only loyalty managers can adjust points."))
         if not self.points:

@@ -1,5 +1,6 @@
 from odoo import api, fields, models
 
+from ..tools.numbers import one_record, refuse_bad_values
 from ._common import check_readable, whole_number
 
 
@@ -47,11 +48,13 @@ class CustomerPointRedeemWizard(models.TransientModel):
     def create(self, vals_list):
         for vals in vals_list:
             whole_number(self.env, vals, "points", self.env._("Points to redeem"))
+            refuse_bad_values(self, vals)
             check_readable(self.env, "sale.order", vals.get("order_id"))
         return super().create(vals_list)
 
     def write(self, vals):
         whole_number(self.env, vals, "points", self.env._("Points to redeem"))
+        refuse_bad_values(self, vals)
         check_readable(self.env, "sale.order", vals.get("order_id"))
         return super().write(vals)
 
@@ -79,7 +82,7 @@ class CustomerPointRedeemWizard(models.TransientModel):
             )
 
     def action_redeem(self):
-        self.ensure_one()
+        one_record(self)
         # the user must be allowed to change the quotation the points pay for
         self.order_id.check_access("write")
         self.order_id._loyalty_redeem_points(self.points)

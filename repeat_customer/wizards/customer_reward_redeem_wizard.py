@@ -1,6 +1,7 @@
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 
+from ..tools.numbers import one_record, refuse_bad_values
 from ._common import check_readable
 
 
@@ -48,6 +49,7 @@ class CustomerRewardRedeemWizard(models.TransientModel):
         """The wizard shows the member's balance and the coupon's code, read
         as superuser: the user must be allowed to read what they pass in,
         and the coupon is set by the redemption only."""
+        refuse_bad_values(self, vals)
         if vals.get("coupon_id") and not self.env.su:
             raise AccessError(
                 self.env._("The coupon of a redemption is set by the redemption.")
@@ -73,7 +75,7 @@ class CustomerRewardRedeemWizard(models.TransientModel):
             )
 
     def action_redeem(self):
-        self.ensure_one()
+        one_record(self)
         if self.coupon_id:
             raise UserError(self.env._("This reward was already redeemed."))
         if not self.membership_id:
