@@ -685,13 +685,9 @@ class CustomerIntegrityCheck(models.Model):
         changes = self.env["customer.tier"]._tier_decisions(
             company, ids, company._loyalty_today(), write=False
         )
-        tiers = (
-            self.env["customer.tier"].browse(
-                {c["to_tier_id"] for c in changes}
-                | {c["from_tier_id"] for c in changes}
-            )
-            - self.env["customer.tier"]
-        )
+        tier_ids = {c["to_tier_id"] for c in changes}
+        tier_ids |= {c["from_tier_id"] for c in changes}
+        tiers = self.env["customer.tier"].browse(sorted(filter(None, tier_ids)))
         names = {tier.id: tier.display_name for tier in tiers.exists()}
         none = self.env._("no tier")
         return [

@@ -352,6 +352,13 @@ class CustomerMembership(models.Model):
         memberships = super().create(vals_list)
         memberships._assign_member_numbers()
         memberships._refresh_figures()
+        # a customer enrolled with a history reaches their tier at once
+        tiers = self.env["customer.tier"].sudo()
+        for company in memberships.company_id:
+            tiers._apply_tiers(
+                company,
+                memberships.filtered(lambda m, c=company: m.company_id == c).ids,
+            )
         return memberships
 
     @api.model

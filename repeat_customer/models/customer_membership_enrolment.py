@@ -156,6 +156,8 @@ class CustomerMembership(models.Model):
                 created = self._insert_memberships(company, select)
         # the figures that follow read the new memberships
         self._job_analyze(["customer_membership"])
+        # new members with a history qualify for their tier at once
+        self.env["customer.tier"].sudo()._apply_tiers(company, created)
         return len(created)
 
     @api.model

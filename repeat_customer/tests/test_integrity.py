@@ -316,6 +316,18 @@ class TestIntegrityCheck(RewardsCase):
         self.assertIn(("tier", "customer.membership", member.id), found)
         tier = check.finding_ids.filtered(lambda f: f.rule == "tier")
         self.assertEqual((tier.expected, tier.found), ("Gold", "Silver"))
+        # a member left without the tier they qualify for
+        self._sql(
+            "UPDATE customer_membership SET tier_id = NULL WHERE id = %s", member.id
+        )
+        check, found = self._check()
+        tier = check.finding_ids.filtered(lambda f: f.rule == "tier")
+        self.assertEqual((tier.expected, tier.found), ("Gold", "no tier"))
+        self._sql(
+            "UPDATE customer_membership SET tier_id = %s WHERE id = %s",
+            self.silver.id,
+            member.id,
+        )
         # the check writes nothing: the tier is still wrong, the figures too
         member.invalidate_recordset()
         self.assertEqual(member.tier_id, self.silver)

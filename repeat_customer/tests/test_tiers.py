@@ -182,6 +182,26 @@ class TestTiers(TiersCase):
         self._review(self.today + timedelta(days=366))
         self.assertEqual(len(membership.tier_change_ids), count)
 
+    def test_enrolled_with_a_history_reach_their_tier_at_once(self):
+        """A customer enrolled by hand or by the nightly enrolment, with
+        orders from before, is in their tier at once, not at the next review
+        (found by the integrity check on the demo data)."""
+        self.company.loyalty_auto_enroll = False
+        self._order(self.customer, 1500.0, days_ago=20)
+        other = self._partner("Zhao Lei")
+        self._order(other, 6000.0, days_ago=5)
+        self.assertFalse(self._membership(self.customer) | self._membership(other))
+        membership = self.Membership.create(
+            {"partner_id": self.customer.id, "company_id": self.company.id}
+        )
+        self.assertEqual(membership.tier_id, self.silver)
+        self.assertEqual(membership.tier_change_ids.reason, "qualified")
+        self.company.loyalty_auto_enroll = True
+        self.Membership._enrol_from_history(self.company)
+        self.assertEqual(self._membership(other).tier_id, self.gold)
+        check = self.env["customer.integrity.check"]._check_companies(self.company)
+        self.assertFalse(check.finding_ids.filtered(lambda f: f.rule == "tier"))
+
     def test_review_upgrades(self):
         self._order(self.customer, 1500.0, days_ago=10)
         membership = self._membership(self.customer)
