@@ -282,10 +282,15 @@ def setup_actors(args):
                 )
             ]
         )
+        # the same coupon programme values as the addon's tests
+        from odoo.addons.repeat_customer.tests.common import (  # noqa: PLC0415
+            coupon_program_vals,
+        )
+
         programs = env["loyalty.program"].create(
             [
-                coupon_program(company, "Load voucher 5", 5.0),
-                coupon_program(company, "Load batch voucher 3", 3.0),
+                coupon_program_vals(company, "Load voucher 5", 5.0),
+                coupon_program_vals(company, "Load batch voucher 3", 3.0),
             ]
         )
         env["customer.reward"].create(
@@ -417,30 +422,6 @@ def setup_actors(args):
         cr.commit()
     with pg(args.db) as conn, conn.cursor() as cr:
         cr.execute("VACUUM ANALYZE")
-
-
-def coupon_program(company, name, amount):
-    from odoo import Command  # noqa: PLC0415
-
-    return {
-        "name": name,
-        "program_type": "coupons",
-        "company_id": company.id,
-        "trigger": "with_code",
-        "applies_on": "current",
-        "reward_ids": [
-            Command.create(
-                {
-                    "reward_type": "discount",
-                    "discount": amount,
-                    "discount_mode": "per_order",
-                    "discount_applicability": "order",
-                    "required_points": 1,
-                    "description": f"{name}: {amount} off",
-                }
-            )
-        ],
-    }
 
 
 # ----------------------------------------------------------------------
@@ -857,6 +838,16 @@ class Salesperson(Client):
 
 
 class Manager(Client):
+    def random_member(self):
+        return self.call(
+            "read_members",
+            "customer.membership",
+            "search",
+            [],
+            offset=self.rng.randrange(self.run.member_count),
+            limit=1,
+        )
+
     def step(self):
         roll = self.rng.random()
         if roll < 0.45:
@@ -864,14 +855,7 @@ class Manager(Client):
         elif roll < 0.60:
             self.coupon_batch()
         elif roll < 0.85:
-            member = self.call(
-                "read_members",
-                "customer.membership",
-                "search",
-                [],
-                offset=self.rng.randrange(self.run.member_count),
-                limit=1,
-            )
+            member = self.random_member()
             wizard = self.call(
                 "adjust_wizard",
                 "customer.point.adjust.wizard",
@@ -886,14 +870,7 @@ class Manager(Client):
                 "adjust", "customer.point.adjust.wizard", "action_apply", [wizard]
             )
         else:
-            member = self.call(
-                "read_members",
-                "customer.membership",
-                "search",
-                [],
-                offset=self.rng.randrange(self.run.member_count),
-                limit=1,
-            )
+            member = self.random_member()
             wizard = self.call(
                 "redeem_reward_wizard",
                 "customer.reward.redeem.wizard",

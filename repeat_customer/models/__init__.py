@@ -1,6 +1,7 @@
 from . import res_company
 from . import res_config_settings
 from . import customer_job_mixin
+from . import customer_values_mixin
 from . import customer_segment
 from . import customer_membership
 from . import customer_membership_enrolment

@@ -7,7 +7,7 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.osv import expression
 from odoo.tools import SQL
 
-from ..tools.numbers import one_record, refuse_bad_values
+from ..tools.numbers import one_record
 from .customer_job_mixin import retry_on_conflict
 
 # a batch issued from a button does at most this many coupons at once; a
@@ -41,7 +41,7 @@ class CustomerCouponBatch(models.Model):
     per-customer limit."""
 
     _name = "customer.coupon.batch"
-    _inherit = ["mail.thread", "customer.job.mixin"]
+    _inherit = ["mail.thread", "customer.job.mixin", "customer.values.mixin"]
     _description = "Loyalty Coupon Batch"
     _order = "id desc"
     _check_company_auto = True
@@ -136,16 +136,6 @@ class CustomerCouponBatch(models.Model):
     redemption_rate = fields.Float(
         string="Redemption Rate (%)", compute="_compute_usage", digits=(16, 1)
     )
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        for vals in vals_list:
-            refuse_bad_values(self, vals)
-        return super().create(vals_list)
-
-    def write(self, vals):
-        refuse_bad_values(self, vals)
-        return super().write(vals)
 
     @api.constrains("per_customer_limit", "validity_days", "filter_domain")
     def _check_values(self):

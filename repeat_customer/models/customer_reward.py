@@ -4,7 +4,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL, formatLang
 
-from ..tools.numbers import one_record, refuse_bad_values
+from ..tools.numbers import one_record
 
 PERIOD_SELECTION = [
     ("total", "In total"),
@@ -21,6 +21,7 @@ class CustomerReward(models.Model):
     quotation."""
 
     _name = "customer.reward"
+    _inherit = ["customer.values.mixin"]
     _description = "Loyalty Reward"
     _order = "company_id, sequence, points_cost, id"
     _check_company_auto = True
@@ -120,16 +121,6 @@ class CustomerReward(models.Model):
             "The stock of a reward cannot be negative.",
         ),
     ]
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        for vals in vals_list:
-            refuse_bad_values(self, vals)
-        return super().create(vals_list)
-
-    def write(self, vals):
-        refuse_bad_values(self, vals)
-        return super().write(vals)
 
     @api.constrains(
         "reward_type",

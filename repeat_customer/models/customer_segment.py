@@ -1,7 +1,7 @@
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
-from ..tools.numbers import one_record, refuse_bad_values
+from ..tools.numbers import one_record
 
 SCORE_BOUNDS = (
     ("recency_min", "recency_max"),
@@ -12,6 +12,7 @@ SCORE_BOUNDS = (
 
 class CustomerSegment(models.Model):
     _name = "customer.segment"
+    _inherit = ["customer.values.mixin"]
     _description = "RFM Segment"
     _order = "sequence, id"
 
@@ -42,16 +43,6 @@ class CustomerSegment(models.Model):
     membership_count = fields.Integer(
         string="Members", compute="_compute_membership_count"
     )
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        for vals in vals_list:
-            refuse_bad_values(self, vals)
-        return super().create(vals_list)
-
-    def write(self, vals):
-        refuse_bad_values(self, vals)
-        return super().write(vals)
 
     @api.constrains(*(f for pair in SCORE_BOUNDS for f in pair))
     def _check_score_ranges(self):
