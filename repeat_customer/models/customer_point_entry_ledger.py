@@ -12,7 +12,11 @@ from odoo.tools import SQL
 
 _logger = logging.getLogger(__name__)
 
-DEFAULT_LEDGER_BATCH = 50000
+# members (expiry) or lines (release) per call of the daily ledger jobs: a
+# call keeps its members' rows locked until it commits, and a shop order of
+# one of them waits meanwhile; 5 000 keep that under a second (50 000, all
+# of a year-end expiry at once, held them for seconds: bench/load.py)
+DEFAULT_LEDGER_BATCH = 5000
 LEDGER_BATCH_PARAM = "repeat_customer.ledger_batch_size"
 
 # the columns ``_post`` writes from a line's values, with their SQL types

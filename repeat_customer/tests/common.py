@@ -3,6 +3,8 @@ from datetime import datetime, time, timedelta
 from odoo import Command, fields
 from odoo.tests import TransactionCase
 
+from ..tools.coupons import coupon_program_vals  # noqa: F401 - the tests import it from here
+
 
 class RepeatCustomerCase(TransactionCase):
     """A fresh company with its own customers, so that quantiles and churn fits
@@ -79,32 +81,3 @@ class RepeatCustomerCase(TransactionCase):
 
     def _compute(self):
         self.env["customer.membership"]._compute_company(self.company)
-
-
-def coupon_program_vals(company, name, amount, mail_template=None):
-    """Values of a native coupon programme: one coupon buys ``amount`` off
-    the order (a programme created with only its type has no reward)."""
-    vals = {
-        "name": name,
-        "program_type": "coupons",
-        "company_id": company.id,
-        "trigger": "with_code",
-        "applies_on": "current",
-        "reward_ids": [
-            Command.create(
-                {
-                    "reward_type": "discount",
-                    "discount": amount,
-                    "discount_mode": "per_order",
-                    "discount_applicability": "order",
-                    "required_points": 1,
-                    "description": f"{name}: {amount} off",
-                }
-            )
-        ],
-    }
-    if mail_template:
-        vals["communication_plan_ids"] = [
-            Command.create({"trigger": "create", "mail_template_id": mail_template.id})
-        ]
-    return vals
