@@ -1,4 +1,5 @@
-"""Fail when a term of repeat_customer.pot has no Simplified Chinese translation."""
+"""Fail when a term of an addon's .pot (every addon of the repository) has no
+Simplified Chinese translation."""
 
 import re
 import sys
@@ -6,13 +7,14 @@ from pathlib import Path
 
 import polib
 
-I18N = Path(__file__).resolve().parent.parent / "repeat_customer" / "i18n"
+ROOT = Path(__file__).resolve().parent.parent
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|%[sd]")
 
 
-def main():
-    template = polib.pofile(str(I18N / "repeat_customer.pot"))
-    chinese = {e.msgid: e for e in polib.pofile(str(I18N / "zh_CN.po"))}
+def check(addon):
+    i18n = ROOT / addon / "i18n"
+    template = polib.pofile(str(i18n / f"{addon}.pot"))
+    chinese = {e.msgid: e for e in polib.pofile(str(i18n / "zh_CN.po"))}
     problems = []
     for entry in template:
         translated = chinese.get(entry.msgid)
@@ -23,9 +25,17 @@ def main():
         ):
             problems.append(f"placeholders differ: {entry.msgid!r}")
     for problem in problems:
-        print(problem)
-    print(f"zh_CN: {len(template) - len(problems)}/{len(template)} terms translated")
-    return 1 if problems else 0
+        print(f"{addon}: {problem}")
+    print(
+        f"{addon} zh_CN: {len(template) - len(problems)}/{len(template)} "
+        "terms translated"
+    )
+    return len(problems)
+
+
+def main():
+    addons = sorted(p.parent.name for p in ROOT.glob("*/__manifest__.py"))
+    return 1 if sum(check(addon) for addon in addons) else 0
 
 
 if __name__ == "__main__":

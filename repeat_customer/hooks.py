@@ -17,3 +17,31 @@ def post_init_hook(env):
             memberships.search_count([("company_id", "=", company.id)]),
             company.name,
         )
+
+
+def move_legacy_birthdays(cr):
+    """Move the birthdays of the addon's own field (``res_partner.birth_date``,
+    before 18.0.1.6.0) to OCA ``partner_contact_birthdate``'s ``birthdate_date``,
+    the field other addons of the database read, in one statement; a birthday
+    already set there wins. Then drop the old column. Return the number of
+    birthdays moved (0 when there is no old column)."""
+    cr.execute(
+        """
+        SELECT 1 FROM information_schema.columns
+         WHERE table_name = 'res_partner' AND column_name = 'birth_date'
+           AND table_schema = current_schema()
+        """
+    )
+    if not cr.fetchone():
+        return 0
+    cr.execute(
+        """
+        UPDATE res_partner
+           SET birthdate_date = birth_date
+         WHERE birth_date IS NOT NULL AND birthdate_date IS NULL
+        """
+    )
+    moved = cr.rowcount
+    cr.execute("ALTER TABLE res_partner DROP COLUMN birth_date")
+    _logger.info("repeat_customer: %s birthdays moved to birthdate_date", moved)
+    return moved

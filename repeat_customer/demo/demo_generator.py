@@ -4,6 +4,7 @@ import time
 from datetime import date, timedelta
 
 from odoo import Command, fields
+from odoo.tools import SQL
 
 _logger = logging.getLogger(__name__)
 
@@ -14,6 +15,20 @@ ORDER_BATCH_SIZE = 500
 HISTORY_DAYS = 725
 # Extra documents that do not count as purchases, per planned purchase.
 CANCEL_RATE = 0.02
+# the shipped campaigns are replayed over this many past days
+CAMPAIGN_REPLAY_DAYS = 90
+# the demo's campaign effect: how often a contacted member, and a member of
+# the control group, orders within the conversion window
+CONTACTED_CONVERSION = 0.30
+CONTROL_CONVERSION = 0.12
+SHIPPED_CAMPAIGNS = [
+    "customer_campaign_birthday",
+    "customer_campaign_welcome",
+    "customer_campaign_winback",
+    "customer_campaign_points_expiring",
+    "customer_campaign_tier_upgrade",
+    "customer_campaign_repurchase",
+]
 QUOTATION_RATE = 0.015
 
 # (default code, name, list price, type, business weight, private weight,
@@ -175,6 +190,7 @@ class DemoGenerator:
         generator._demo_set_join_dates(company, partners)
         if points_enabled:
             generator._demo_points_history(company, partners)
+        generator._demo_campaigns(company, rng, products)
         _logger.info(
             "repeat_customer demo: %s customers and %s orders generated in %.1fs",
             len(customers),
@@ -505,7 +521,7 @@ class DemoGenerator:
         rng = random.Random(seed + 1)
         for partner in partners.filtered(lambda p: not p.is_company):
             if rng.random() < 0.67:
-                partner.birth_date = date(
+                partner.birthdate_date = date(
                     rng.randint(1960, 2004), rng.randint(1, 12), rng.randint(1, 28)
                 )
 
@@ -656,3 +672,141 @@ class DemoGenerator:
                 )
         for join_date, ids in by_date.items():
             self.env["customer.membership"].browse(ids).write({"join_date": join_date})
+
+    # ------------------------------------------------------------------
+    # Campaigns
+    # ------------------------------------------------------------------
+    def _demo_company_campaigns(self, company):
+        """The shipped campaigns, enabled, in ``company`` (copied there, with
+        their coupon programmes, when they belong to another one)."""
+        campaigns = self.env["customer.campaign"]
+        for xmlid in SHIPPED_CAMPAIGNS:
+            campaign = self.env.ref(f"repeat_customer.{xmlid}")
+            if campaign.company_id != company:
+                values = {"company_id": company.id, "active": True}
+                if campaign.coupon_program_id:
+                    values["coupon_program_id"] = campaign.coupon_program_id.copy(
+                        {"company_id": company.id, "active": True}
+                    ).id
+                campaign = campaign.copy(values)
+            campaign.active = True
+            campaigns |= campaign
+        return campaigns
+
+    def _demo_segment_entries(self, company, rng):
+        """Members now At risk entered the segment on a day of the replayed
+        period (the demo history has one RFM computation, today's)."""
+        at_risk = self.env.ref("repeat_customer.segment_at_risk")
+        loyal = self.env.ref("repeat_customer.segment_loyal")
+        members = self.env["customer.membership"].search(
+            [("company_id", "=", company.id), ("segment_id", "=", at_risk.id)]
+        )
+        today = company._loyalty_today()
+        self.env["customer.rfm.snapshot"].create(
+            [
+                {
+                    "membership_id": member.id,
+                    "company_id": company.id,
+                    "snapshot_date": today
+                    - timedelta(days=rng.randint(5, CAMPAIGN_REPLAY_DAYS)),
+                    "segment_id": at_risk.id,
+                    "previous_segment_id": loyal.id,
+                    "has_segment_changed": True,
+                }
+                for member in members
+            ]
+        )
+
+    def _demo_campaigns(self, company, rng, products):
+        """Enable the shipped campaigns and replay them over the last
+        ``CAMPAIGN_REPLAY_DAYS`` days: each day's occasions are queued on
+        that day and sent (coupons, points, activities; the mails of the
+        past are not left in the queue), then the members order a little
+        more often after a message than the control group does, and the
+        conversions are attributed."""
+        campaigns = self._demo_company_campaigns(company)
+        self._demo_segment_entries(company, rng)
+        quiet = (company.loyalty_quiet_hours_start, company.loyalty_quiet_hours_end)
+        company.write({"loyalty_quiet_hours_start": 0, "loyalty_quiet_hours_end": 0})
+        today = company._loyalty_today()
+        deliveries_model = self.env["customer.campaign.delivery"]
+        for days_ago in range(CAMPAIGN_REPLAY_DAYS, -1, -1):
+            for campaign in campaigns:
+                campaign._queue(today=today - timedelta(days=days_ago))
+        deliveries_model._send_queued(company, limit=None, campaigns=campaigns)
+        company.write(
+            {"loyalty_quiet_hours_start": quiet[0], "loyalty_quiet_hours_end": quiet[1]}
+        )
+        self.env.flush_all()
+        self.env["mail.mail"].sudo().search(
+            [("model", "=", deliveries_model._name)]
+        ).unlink()
+        # each replayed delivery was decided at the end of its day: the orders
+        # of that day (the one that made a member join) came before it
+        self.env.cr.execute(
+            SQL(
+                """
+                UPDATE customer_campaign_delivery
+                   SET create_date = delivery_date + time '23:59:59'
+                 WHERE campaign_id = ANY(%s)
+                """,
+                campaigns.ids,
+            )
+        )
+        deliveries_model.invalidate_model(["create_date"])
+        measured = deliveries_model.search(
+            [
+                ("campaign_id", "in", campaigns.ids),
+                ("state", "in", ("sent", "control")),
+            ],
+            order="id",
+        )
+        now = fields.Datetime.now()
+        plans, buyers, back_dates = [], [], []
+        for delivery in measured:
+            rate = CONTROL_CONVERSION if delivery.is_control else CONTACTED_CONVERSION
+            if rng.random() >= rate:
+                continue
+            # a day of the conversion window that has come already
+            last = min(
+                delivery.delivery_date
+                + timedelta(days=delivery.campaign_id.conversion_days),
+                today,
+            )
+            if last <= delivery.delivery_date:
+                continue
+            day = delivery.delivery_date + timedelta(
+                days=rng.randint(1, (last - delivery.delivery_date).days)
+            )
+            plan = {
+                "buyers": [delivery.partner_id.id],
+                "user": delivery.membership_id.user_id.id,
+                "business": delivery.partner_id.is_company,
+                "big_spender": False,
+                "analytic_models": False,
+            }
+            plans.append(
+                self._demo_order_vals(rng, products, plan, (today - day).days, now)
+            )
+            buyers.append(delivery)
+        if plans:
+            orders = self.env["sale.order"].create(plans)
+            # two thirds of those who got a coupon use it on that order
+            for order, delivery in zip(orders, buyers, strict=True):
+                coupon = delivery.coupon_id
+                if coupon and rng.random() < 0.67:
+                    if "error" not in order._try_apply_code(coupon.code):
+                        for reward in coupon.program_id.reward_ids[:1]:
+                            order._apply_program_reward(reward, coupon.card_id)
+            orders.action_confirm()
+            back_dates = [
+                (order.id, vals["date_order"])
+                for order, vals in zip(orders, plans, strict=True)
+            ]
+            self._demo_back_date(back_dates)
+            self.env["customer.membership"]._compute_company(company)
+            # the tier gifts those orders earned, as the job would issue them
+            changes = self.env["customer.tier.change"]
+            while changes._cron_issue_tier_rewards():
+                pass
+        deliveries_model._update_attribution(company, since=date.min)

@@ -32,3 +32,7 @@ from . import customer_coupon_batch
 from . import mail_template
 from . import loyalty_card
 from . import customer_integrity_check
+from . import customer_campaign
+from . import customer_campaign_delivery
+from . import customer_campaign_run
+from . import customer_campaign_result

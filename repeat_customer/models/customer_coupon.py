@@ -28,6 +28,7 @@ ORIGIN_SELECTION = [
     ("reward", "Reward redeemed with points"),
     ("batch", "Coupon batch"),
     ("tier", "Tier reward"),
+    ("campaign", "Campaign"),
 ]
 
 
@@ -96,6 +97,13 @@ class CustomerCoupon(models.Model):
         string="Tier Change",
         readonly=True,
         index="btree_not_null",
+    )
+    campaign_delivery_id = fields.Many2one(
+        "customer.campaign.delivery",
+        string="Campaign Delivery",
+        readonly=True,
+        index="btree_not_null",
+        ondelete="restrict",
     )
     point_entry_id = fields.Many2one(
         "customer.point.entry",
@@ -185,6 +193,11 @@ class CustomerCoupon(models.Model):
             "unique(tier_change_id)",
             "A tier reward is issued once per tier change.",
         ),
+        (
+            "campaign_delivery_uniq",
+            "unique(campaign_delivery_id)",
+            "A campaign issues one coupon per delivery.",
+        ),
     ]
 
     @api.model
@@ -230,8 +243,9 @@ class CustomerCoupon(models.Model):
         Keys: ``membership`` (record), ``program`` (loyalty.program of type
         coupons), ``validity_days`` (0: no expiry), ``origin`` and the optional
         ``reward_id``, ``batch_id``, ``batch_index``, ``tier_change_id``,
-        ``point_entry_id``. The coupon is reserved for the member's customer
-        and mailed with the programme's template unless the member opted out:
+        ``campaign_delivery_id``, ``point_entry_id``. The coupon is reserved
+        for the member's customer and mailed with the programme's template
+        unless the member opted out:
         ``send_mail="now"``, or ``"later"`` by the mailing job (rendering a
         mail costs far more than issuing a coupon: batches mail afterwards,
         in chunks), or ``False``.
@@ -294,6 +308,7 @@ class CustomerCoupon(models.Model):
                     "batch_id": vals.get("batch_id"),
                     "batch_index": vals.get("batch_index"),
                     "tier_change_id": vals.get("tier_change_id"),
+                    "campaign_delivery_id": vals.get("campaign_delivery_id"),
                     "point_entry_id": vals.get("point_entry_id"),
                     "issue_date": today,
                 }

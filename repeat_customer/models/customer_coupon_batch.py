@@ -1,12 +1,9 @@
-import ast
-
-import psycopg2
-
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.osv import expression
 from odoo.tools import SQL
 
+from ..tools.domains import parse_members_filter
 from ..tools.numbers import one_record
 from .customer_job_mixin import retry_on_conflict
 
@@ -17,21 +14,6 @@ ISSUE_CHUNK_PARAM = "repeat_customer.coupon_issue_chunk"
 # bounds of a batch: coupons per customer, and days of validity
 MAX_PER_CUSTOMER = 100
 MAX_VALIDITY_DAYS = 3650
-
-
-def is_domain(value):
-    """Whether ``value`` has the shape of a domain: a list of operators and
-    (field, operator, value) conditions."""
-    return isinstance(value, list) and all(
-        item in ("&", "|", "!")
-        or (
-            isinstance(item, list | tuple)
-            and len(item) == 3
-            and (isinstance(item[0], str) or item[0] in (0, 1))
-            and isinstance(item[1], str)
-        )
-        for item in value
-    )
 
 
 class CustomerCouponBatch(models.Model):
@@ -172,41 +154,7 @@ class CustomerCouponBatch(models.Model):
         """The members filter as a domain, checked by searching it as the
         user: a filter on a field they may not read is refused."""
         self.ensure_one()
-        text = self.filter_domain or "[]"
-        try:
-            domain = ast.literal_eval(text)
-        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-            domain = None
-        if not is_domain(domain):
-            raise ValidationError(
-                self.env._(
-                    "The members filter of %(batch)s is not a valid filter: it "
-                    "must be a list of conditions such as "
-                    "[('tier_id.name', '=', 'Gold')] (got %(filter)s).",
-                    batch=self.name,
-                    filter=text[:200],
-                )
-            )
-        try:
-            with self.env.cr.savepoint():
-                self.env["customer.membership"].search_count(domain, limit=1)
-        except AccessError:
-            raise
-        except (
-            ValueError,
-            TypeError,
-            KeyError,
-            AssertionError,
-            psycopg2.Error,
-        ) as error:
-            raise ValidationError(
-                self.env._(
-                    "The members filter of %(batch)s is not a valid filter: %(error)s",
-                    batch=self.name,
-                    error=error,
-                )
-            ) from error
-        return domain
+        return parse_members_filter(self.env, self.filter_domain, self.name)
 
     def _target_domain(self):
         """Domain of the active members of the batch's company it targets."""

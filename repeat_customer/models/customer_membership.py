@@ -6,6 +6,7 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
+from ..tools.campaigns import next_purchase_date
 from ..tools.numbers import one_record, refuse_bad_values
 
 _logger = logging.getLogger(__name__)
@@ -139,6 +140,19 @@ class CustomerMembership(models.Model):
         selection=[("low", "Low"), ("medium", "Medium"), ("high", "High")],
         string="Churn Risk",
         readonly=True,
+    )
+    churn_risk_date = fields.Date(
+        string="Churn Risk Since",
+        readonly=True,
+        help="The day the churn risk moved to its current level from another "
+        "(empty while it never moved since the first computation).",
+    )
+    next_purchase_date = fields.Date(
+        string="Expected Next Purchase",
+        compute="_compute_next_purchase_date",
+        help="The last purchase plus the member's own average gap between "
+        "purchase days, or, with a single purchase day, plus the gap the churn "
+        "model expects (90 days over the purchases expected in 90 days).",
     )
     snapshot_ids = fields.One2many(
         "customer.rfm.snapshot", "membership_id", string="RFM History"
@@ -303,6 +317,21 @@ class CustomerMembership(models.Model):
         )
         ids = [row[0] for row in self.env.cr.fetchall()]
         return [("id", "not in" if operator == "=" else "in", ids)]
+
+    @api.depends(
+        "first_order_date",
+        "last_order_date",
+        "purchase_day_count",
+        "expected_purchases_90d",
+    )
+    def _compute_next_purchase_date(self):
+        for membership in self:
+            membership.next_purchase_date = next_purchase_date(
+                membership.first_order_date,
+                membership.last_order_date,
+                membership.purchase_day_count,
+                membership.expected_purchases_90d,
+            )
 
     @api.depends("tier_id", "tier_qualifying_value", "company_id")
     def _compute_next_tier(self):

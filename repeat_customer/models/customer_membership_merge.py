@@ -90,6 +90,17 @@ class CustomerMembership(models.Model):
                                  AND d.snapshot_date = s.snapshot_date)""",
             "UPDATE customer_rfm_snapshot SET membership_id = %(dst)s"
             " WHERE membership_id = %(src)s",
+            # both may have had the same occasion of a campaign: the lost
+            # member's delivery stays, under a key of its own
+            """UPDATE customer_campaign_delivery s
+                  SET occurrence_key = s.occurrence_key || ' (' || %(src)s || ')'
+                WHERE s.membership_id = %(src)s
+                  AND EXISTS (SELECT 1 FROM customer_campaign_delivery d
+                               WHERE d.membership_id = %(dst)s
+                                 AND d.campaign_id = s.campaign_id
+                                 AND d.occurrence_key = s.occurrence_key)""",
+            "UPDATE customer_campaign_delivery SET membership_id = %(dst)s"
+            " WHERE membership_id = %(src)s",
             """INSERT INTO customer_coupon_batch_customer_membership_rel
                       (customer_coupon_batch_id, customer_membership_id)
                SELECT customer_coupon_batch_id, %(dst)s
@@ -165,6 +176,7 @@ class CustomerMembership(models.Model):
             "customer_point_entry",
             "customer_coupon",
             "customer_tier_change",
+            "customer_campaign_delivery",
         ):
             column = "id" if table == "customer_membership" else "membership_id"
             self.env.cr.execute(

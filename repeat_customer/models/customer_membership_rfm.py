@@ -175,7 +175,13 @@ class CustomerMembership(models.Model):
                        segment_id = new.segment_id,
                        churn_probability = new.probability,
                        expected_purchases_90d = new.expected,
-                       churn_risk = new.risk
+                       churn_risk = new.risk,
+                       -- the day the risk moved from a known level
+                       churn_risk_date = CASE
+                           WHEN old.churn_risk IS NOT NULL
+                                AND old.churn_risk IS DISTINCT FROM new.risk
+                           THEN %(today)s::date
+                           ELSE m.churn_risk_date END
                   FROM new
                   JOIN old ON old.id = new.id
                  WHERE m.id = new.id
@@ -200,6 +206,7 @@ class CustomerMembership(models.Model):
                 segment_map=self._segment_map(company),
                 high=company.loyalty_churn_high_threshold,
                 medium=company.loyalty_churn_medium_threshold,
+                today=company._loyalty_today(),
             )
         )
         rows = self.env.cr.fetchall()

@@ -113,6 +113,14 @@ class CustomerPointEntry(models.Model):
     coupon_ids = fields.One2many(
         "customer.coupon", "point_entry_id", string="Coupons Issued"
     )
+    campaign_delivery_id = fields.Many2one(
+        "customer.campaign.delivery",
+        string="Campaign Delivery",
+        index="btree_not_null",
+        readonly=True,
+        ondelete="restrict",
+        help="On bonus points of a campaign: the delivery that granted them.",
+    )
     credit_note_id = fields.Many2one(
         "account.move",
         string="Credit Note",
@@ -215,6 +223,14 @@ class CustomerPointEntry(models.Model):
              WHERE state = 'pending' AND kind = 'earn'
             """
         )
+        # a campaign delivery grants its bonus points once
+        cr.execute(
+            """
+            CREATE UNIQUE INDEX IF NOT EXISTS customer_point_entry_campaign_uniq
+                ON customer_point_entry (campaign_delivery_id)
+             WHERE campaign_delivery_id IS NOT NULL AND kind = 'earn'
+            """
+        )
         cr.execute(
             """
             CREATE INDEX IF NOT EXISTS customer_point_entry_left_idx
@@ -268,11 +284,18 @@ class CustomerPointEntry(models.Model):
             entry.display_name = f"{kinds.get(entry.kind, '')} {entry.points:+d}"
 
     @api.depends(
-        "sale_order_id", "credit_note_id", "reversed_entry_id", "kind", "reward_id"
+        "sale_order_id",
+        "credit_note_id",
+        "reversed_entry_id",
+        "kind",
+        "reward_id",
+        "campaign_delivery_id",
     )
     def _compute_origin(self):
         for entry in self:
-            if entry.reward_id and not entry.sale_order_id:
+            if entry.campaign_delivery_id:
+                entry.origin = entry.campaign_delivery_id.campaign_id.name
+            elif entry.reward_id and not entry.sale_order_id:
                 entry.origin = entry.reward_id.name
             elif entry.credit_note_id:
                 entry.origin = entry.credit_note_id.name
@@ -290,7 +313,8 @@ class CustomerPointEntry(models.Model):
     def action_open_origin(self):
         one_record(self)
         record = (
-            self.credit_note_id
+            self.campaign_delivery_id
+            or self.credit_note_id
             or self.sale_order_id
             or self.coupon_ids[:1]
             or self.membership_id

@@ -39,6 +39,7 @@ LINE_COLUMNS = {
     "credit_note_id": "int",
     "reversed_entry_id": "int",
     "user_id": "int",
+    "campaign_delivery_id": "int",
 }
 # values ``_post`` accepts besides the columns
 LINE_EXTRAS = {"rule_ids"}

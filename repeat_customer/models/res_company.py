@@ -26,6 +26,10 @@ SETTING_BOUNDS = {
     "loyalty_point_value": (0, 1_000_000),
     "loyalty_points_max_redeem_percent": (0, 100),
     "loyalty_tier_window_days": (1, 3650),
+    "loyalty_campaign_cap": (0, 1000),
+    "loyalty_campaign_cap_days": (1, 366),
+    "loyalty_quiet_hours_start": (0, 24),
+    "loyalty_quiet_hours_end": (0, 24),
 }
 # an RFM or tier threshold (days, orders, points or an amount) is at most this
 MAX_THRESHOLD = 1e12
@@ -108,6 +112,28 @@ class ResCompany(models.Model):
         string="High Churn Risk From",
         default=0.8,
         help="Churn probability (0-1) from which a member's churn risk is high.",
+    )
+    loyalty_campaign_cap = fields.Integer(
+        string="Marketing Messages per Customer",
+        default=3,
+        help="Campaigns send each customer at most this many marketing messages "
+        "per period, all campaigns together (0: no cap). Service messages are "
+        "not counted.",
+    )
+    loyalty_campaign_cap_days = fields.Integer(
+        string="Per (days)",
+        default=30,
+        help="The rolling period of the frequency cap, in days.",
+    )
+    loyalty_quiet_hours_start = fields.Float(
+        string="Quiet Hours From",
+        default=21.0,
+        help="Campaign messages are not sent from this hour (company's time zone)…",
+    )
+    loyalty_quiet_hours_end = fields.Float(
+        string="Quiet Hours Until",
+        default=9.0,
+        help="…until this hour; they wait in the queue. Equal hours: no quiet hours.",
     )
     loyalty_rfm_cutpoints = fields.Json(
         string="RFM Cut Points",

@@ -71,6 +71,18 @@ class ResConfigSettings(models.TransientModel):
     loyalty_points_expiry_warning_days = fields.Integer(
         related="company_id.loyalty_points_expiry_warning_days", readonly=False
     )
+    loyalty_campaign_cap = fields.Integer(
+        related="company_id.loyalty_campaign_cap", readonly=False
+    )
+    loyalty_campaign_cap_days = fields.Integer(
+        related="company_id.loyalty_campaign_cap_days", readonly=False
+    )
+    loyalty_quiet_hours_start = fields.Float(
+        related="company_id.loyalty_quiet_hours_start", readonly=False
+    )
+    loyalty_quiet_hours_end = fields.Float(
+        related="company_id.loyalty_quiet_hours_end", readonly=False
+    )
     loyalty_point_value = fields.Monetary(
         related="company_id.loyalty_point_value",
         readonly=False,

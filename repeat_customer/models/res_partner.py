@@ -21,10 +21,6 @@ class ResPartner(models.Model):
         search="_search_loyalty_membership_id",
         help="The commercial entity's membership in the current company.",
     )
-    birth_date = fields.Date(
-        string="Birthday",
-        help="Used by the loyalty programme's birthday-month points bonus rules.",
-    )
     loyalty_tier_id = fields.Many2one(
         related="loyalty_membership_id.tier_id", **AS_USER, string="Loyalty Tier"
     )

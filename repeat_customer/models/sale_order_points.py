@@ -81,7 +81,7 @@ class SaleOrder(models.Model):
                 "tier_multiplier": membership.tier_id.points_multiplier
                 if membership and membership.tier_id
                 else 1.0,
-                "birth_date": order.partner_id.commercial_partner_id.birth_date,
+                "birthdate_date": order.partner_id.commercial_partner_id.birthdate_date,
                 "has_points": False,
                 "lines": [
                     (
@@ -105,7 +105,7 @@ class SaleOrder(models.Model):
                 """
                 SELECT so.id, so.company_id, so.currency_rate, so.state,
                        so.date_order, m.id, m.state, m.tier_id,
-                       cp.birth_date,
+                       cp.birthdate_date,
                        so.id IN (%(open_earn)s AND e.sale_order_id = so.id)
                   FROM sale_order so
                   JOIN res_partner p ON p.id = so.partner_id
@@ -150,7 +150,7 @@ class SaleOrder(models.Model):
             membership_id,
             membership_state,
             tier_id,
-            birth_date,
+            birthdate_date,
             has_points,
         ) in orders:
             when = None if state in ("draft", "sent") else date_order
@@ -168,7 +168,7 @@ class SaleOrder(models.Model):
                         "tier_multipliers"
                     ]
                 ).get(tier_id, 1.0),
-                "birth_date": birth_date,
+                "birthdate_date": birthdate_date,
                 "has_points": has_points,
                 "lines": lines[order_id],
             }
@@ -192,7 +192,7 @@ class SaleOrder(models.Model):
                 company._loyalty_programme(),
                 data["date"],
                 data["tier_multiplier"] if data["tier_id"] else 1.0,
-                data["birth_date"],
+                data["birthdate_date"],
                 company.loyalty_points_per_unit,
                 company.loyalty_points_rounding,
             )

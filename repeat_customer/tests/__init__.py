@@ -25,3 +25,4 @@ from . import test_tiers
 from . import test_today
 from . import test_tour
 from . import test_ui
+from . import test_campaigns

@@ -87,7 +87,9 @@ class TestDemoData(RepeatCustomerCase):
         coupons = self.env["customer.coupon"].search(
             [("company_id", "=", self.company.id)]
         )
-        self.assertEqual(set(coupons.mapped("origin")), {"tier", "reward", "batch"})
+        self.assertEqual(
+            set(coupons.mapped("origin")), {"tier", "reward", "batch", "campaign"}
+        )
         self.assertIn("used", coupons.mapped("state"))
         # twelve members redeem the voucher, and the portal demo customer
         # when Odoo's demo data has one
@@ -102,5 +104,30 @@ class TestDemoData(RepeatCustomerCase):
             )
         )
         self.assertEqual(voucher.coupon_count, redeemed)
+        # the shipped campaigns, enabled and replayed: every one reached
+        # members and held some out, and the contacted converted more
+        campaigns = self.env["customer.campaign"].search(
+            [("company_id", "=", self.company.id)]
+        )
+        self.assertEqual(len(campaigns), 6)
+        for campaign in campaigns:
+            with self.subTest(campaign=campaign.name):
+                self.assertGreater(campaign.sent_count, 0)
+        birthday = campaigns.filtered(lambda c: c.trigger == "birthday")
+        self.assertGreater(birthday.control_count, 0)
+        self.assertTrue(birthday.has_uplift)
+        total = campaigns._results()
+        sent = sum(f.get("sent", {}).get("count", 0) for f in total.values())
+        converted = sum(f.get("sent", {}).get("converted", 0) for f in total.values())
+        control = sum(f.get("control", {}).get("count", 0) for f in total.values())
+        control_converted = sum(
+            f.get("control", {}).get("converted", 0) for f in total.values()
+        )
+        self.assertGreater(converted / sent, control_converted / control)
+        self.assertFalse(
+            self.env["mail.mail"].search_count(
+                [("model", "=", "customer.campaign.delivery")]
+            )
+        )
         # a second call is a no-op: the demo exists
         self.assertFalse(self.Membership._demo_generate(customer_count=520))

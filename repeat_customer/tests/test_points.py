@@ -174,7 +174,7 @@ class TestEarning(PointsCase):
                 "company_id": self.company.id,
             }
         )
-        self.customer.birth_date = self.today.replace(year=1990)
+        self.customer.birthdate_date = self.today.replace(year=1990)
         order = (
             self.env["sale.order"]
             .with_company(self.company)

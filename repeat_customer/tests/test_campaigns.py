@@ -1,0 +1,1026 @@
+import contextlib
+from datetime import date, datetime, time, timedelta
+
+import psycopg2.errors
+from freezegun import freeze_time
+
+from odoo import SUPERUSER_ID, Command, api
+from odoo.exceptions import UserError, ValidationError
+from odoo.tests import Form, TransactionCase, tagged
+from odoo.tools import mute_logger
+
+from odoo.addons.sms.tests.common import SMSCase
+
+from ..hooks import move_legacy_birthdays
+from ..tools.campaigns import (
+    celebrated_on,
+    control_bucket,
+    in_quiet_hours,
+    is_control,
+    mean_uplift,
+    proportion_uplift,
+)
+from .common import RepeatCustomerCase, coupon_program_vals
+from .test_concurrency import attempt, race
+
+
+class Crash(Exception):
+    """A worker dying in the middle of a batch."""
+
+
+class CampaignCase(RepeatCustomerCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.company.write(
+            {
+                "loyalty_quiet_hours_start": 0.0,
+                "loyalty_quiet_hours_end": 0.0,
+                "loyalty_campaign_cap": 0,
+                "email": "shop@example.com",
+            }
+        )
+        cls.Campaign = cls.env["customer.campaign"]
+        cls.Delivery = cls.env["customer.campaign.delivery"]
+        cls.template = cls.env.ref("repeat_customer.mail_template_campaign_birthday")
+        cls.program = cls.env["loyalty.program"].create(
+            coupon_program_vals(cls.company, "Campaign gift", 10)
+        )
+
+    @classmethod
+    def _member(cls, name, **partner_vals):
+        partner_vals.setdefault(
+            "email", f"{name.lower().replace(' ', '.')}@example.com"
+        )
+        partner = cls._partner(name, **partner_vals)
+        return cls.env["customer.membership"].create(
+            {"partner_id": partner.id, "company_id": cls.company.id}
+        )
+
+    def _campaign(self, **vals):
+        vals = {
+            "name": "Test campaign",
+            "company_id": self.company.id,
+            "trigger": "birthday",
+            "days": 0,
+            "catch_up_days": 0,
+            "channel": "mail",
+            "mail_template_id": self.template.id,
+            "control_share": 0.0,
+            **vals,
+        }
+        return self.Campaign.create(vals)
+
+    def _deliveries(self, campaign):
+        return self.Delivery.search([("campaign_id", "=", campaign.id)])
+
+
+@tagged("post_install", "-at_install")
+class TestTriggers(CampaignCase):
+    def _due(self, campaign, day):
+        """Members due for ``campaign`` on ``day`` (a dry read)."""
+        self.env.cr.execute(campaign._due_sql(day))
+        return {(row[0], row[1]) for row in self.env.cr.fetchall()}
+
+    def test_birthday_on_its_day_and_29_february(self):
+        leap = self._member("Leap Day", birthdate_date=date(2000, 2, 29))
+        june = self._member("June", birthdate_date=date(1990, 6, 10))
+        campaign = self._campaign()
+        self.assertFalse(self._due(campaign, date(2027, 2, 27)))
+        # 2027 has no 29 February: the birthday is on the 28th
+        self.assertEqual(self._due(campaign, date(2027, 2, 28)), {(leap.id, "2027")})
+        self.assertFalse(self._due(campaign, date(2027, 3, 1)))
+        # 2028 has one
+        self.assertFalse(self._due(campaign, date(2028, 2, 28)))
+        self.assertEqual(self._due(campaign, date(2028, 2, 29)), {(leap.id, "2028")})
+        # N days before
+        campaign.days = 3
+        self.assertFalse(self._due(campaign, date(2027, 6, 6)))
+        self.assertEqual(self._due(campaign, date(2027, 6, 7)), {(june.id, "2027")})
+        self.assertFalse(self._due(campaign, date(2027, 6, 8)))
+        # a birthday early in January, N days before, falls in December
+        new_year = self._member("New Year", birthdate_date=date(1985, 1, 2))
+        self.assertEqual(
+            self._due(campaign, date(2027, 12, 30)), {(new_year.id, "2028")}
+        )
+        # catch up: the job could not run on the day
+        campaign.catch_up_days = 2
+        self.assertEqual(self._due(campaign, date(2027, 6, 9)), {(june.id, "2027")})
+        self.assertFalse(self._due(campaign, date(2027, 6, 10)))
+
+    def test_celebrated_on(self):
+        self.assertEqual(celebrated_on(date(2000, 2, 29), 2027), date(2027, 2, 28))
+        self.assertEqual(celebrated_on(date(2000, 2, 29), 2028), date(2028, 2, 29))
+        self.assertEqual(celebrated_on(date(1990, 6, 10), 2027), date(2027, 6, 10))
+
+    def test_timezone_around_midnight(self):
+        member = self._member("Night Owl", birthdate_date=date(1990, 6, 10))
+        campaign = self._campaign()
+        # 17:30 UTC on 9 June is 01:30 on 10 June in Shanghai
+        with freeze_time(datetime(2027, 6, 9, 17, 30)):
+            self.company.partner_id.tz = "UTC"
+            self.assertEqual(campaign._queue(), 0)
+            self.company.partner_id.tz = "Asia/Shanghai"
+            self.assertEqual(campaign._queue(), 1)
+        delivery = self._deliveries(campaign)
+        self.assertEqual(delivery.membership_id, member)
+        self.assertEqual(delivery.delivery_date, date(2027, 6, 10))
+        self.assertEqual(delivery.occurrence_key, "2027")
+
+    def test_points_expiring_boundary(self):
+        soon = self._member("Soon")
+        later = self._member("Later")
+        entries = self.env["customer.point.entry"]
+        entries._post_adjustment(
+            soon, 300, "seed", expiry_date=self.today + timedelta(days=14)
+        )
+        entries._post_adjustment(
+            later, 300, "seed", expiry_date=self.today + timedelta(days=15)
+        )
+        campaign = self._campaign(trigger="points_expiring", days=14, is_service=True)
+        key = f"expiry-{self.today + timedelta(days=14)}"
+        self.assertEqual(self._due(campaign, self.today), {(soon.id, key)})
+
+    def test_event_triggers(self):
+        today = self.today
+        welcome = self._member("Newcomer")
+        anniversary = self._member("Old Friend")
+        anniversary.join_date = today.replace(year=today.year - 2)
+        self.assertEqual(
+            self._due(self._campaign(trigger="welcome"), today),
+            {(welcome.id, "joined")},
+        )
+        self.assertIn(
+            (anniversary.id, str(today.year)),
+            self._due(self._campaign(trigger="anniversary"), today),
+        )
+        # an upgrade reached (a downgrade is no occasion)
+        tier = self.env["customer.tier"].create(
+            {"name": "Gold", "company_id": self.company.id, "threshold": 1}
+        )
+        upgrade = self.env["customer.tier.change"].create(
+            {
+                "membership_id": welcome.id,
+                "date": today,
+                "to_tier_id": tier.id,
+                "direction": "up",
+                "reason": "qualified",
+            }
+        )
+        self.env["customer.tier.change"].create(
+            {
+                "membership_id": anniversary.id,
+                "date": today,
+                "from_tier_id": tier.id,
+                "direction": "down",
+                "reason": "review",
+            }
+        )
+        self.assertEqual(
+            self._due(self._campaign(trigger="tier", tier_id=tier.id), today),
+            {(welcome.id, f"tier-change-{upgrade.id}")},
+        )
+        # entered At risk yesterday, still there; days=1
+        at_risk = self.env.ref("repeat_customer.segment_at_risk")
+        loyal = self.env.ref("repeat_customer.segment_loyal")
+        self.env["customer.rfm.snapshot"].create(
+            {
+                "membership_id": anniversary.id,
+                "company_id": self.company.id,
+                "snapshot_date": today - timedelta(days=1),
+                "segment_id": at_risk.id,
+                "previous_segment_id": loyal.id,
+                "has_segment_changed": True,
+            }
+        )
+        self.env.cr.execute(
+            "UPDATE customer_membership SET segment_id = %s, churn_risk = 'high',"
+            " churn_risk_date = %s WHERE id = %s",
+            [at_risk.id, today - timedelta(days=2), anniversary.id],
+        )
+        self.env["customer.membership"].invalidate_model()
+        segment = self._campaign(trigger="segment", segment_id=at_risk.id, days=1)
+        self.assertEqual(
+            self._due(segment, today),
+            {(anniversary.id, f"segment-{today - timedelta(days=1)}")},
+        )
+        churn = self._campaign(trigger="churn_high", days=2)
+        self.assertEqual(
+            self._due(churn, today),
+            {(anniversary.id, f"churn-{today - timedelta(days=2)}")},
+        )
+        self.assertFalse(self._due(churn, today + timedelta(days=1)))
+
+    def test_order_triggers(self):
+        regular = self._member("Regular")
+        partner = regular.partner_id
+        self._order(partner, 100, days_ago=40)
+        delivered = self._order(partner, 100, days_ago=20)
+        self._compute()
+        self.assertEqual(regular.purchase_day_count, 2)
+        # every 20 days: due again today
+        self.assertEqual(regular.next_purchase_date, self.today)
+        self.assertEqual(
+            self._due(self._campaign(trigger="repurchase"), self.today),
+            {(regular.id, f"repurchase-{self.today - timedelta(days=20)}")},
+        )
+        self.assertEqual(
+            self._due(self._campaign(trigger="inactive", days=20), self.today),
+            {(regular.id, f"inactive-{self.today - timedelta(days=20)}")},
+        )
+        self.assertFalse(
+            self._due(self._campaign(trigger="inactive", days=21), self.today)
+        )
+        after = self._campaign(trigger="delivered", days=20)
+        self.assertEqual(
+            self._due(after, self.today), {(regular.id, f"order-{delivered.id}")}
+        )
+
+
+@tagged("post_install", "-at_install")
+class TestGuards(CampaignCase):
+    def test_consent_and_blacklists(self):
+        fine = self._member("Fine")
+        shy = self._member("Shy")
+        shy.marketing_opt_out = True
+        listed = self._member("Listed")
+        self.env["mail.blacklist"].create({"email": listed.partner_id.email})
+        mute = self._member("Mute", email=False)
+        for member in fine | shy | listed | mute:
+            member.partner_id.birthdate_date = self.today.replace(year=1990)
+        campaign = self._campaign(coupon_program_id=self.program.id)
+        campaign.action_run_now()
+        outcome = {
+            d.membership_id: (d.state, d.skip_reason)
+            for d in self._deliveries(campaign)
+        }
+        self.assertEqual(
+            outcome,
+            {
+                fine: ("sent", False),
+                shy: ("skipped", "opt_out"),
+                listed: ("skipped", "blacklisted"),
+                mute: ("skipped", "no_email"),
+            },
+        )
+        # only the one reached got a coupon
+        self.assertEqual(
+            self.env["customer.coupon"]
+            .search([("origin", "=", "campaign")])
+            .membership_id,
+            fine,
+        )
+
+    def test_sms_blacklist_and_missing_number(self):
+        texted = self._member("Texted", phone="+32 470 12 34 56")
+        listed = self._member("Listed", phone="+32 470 65 43 21")
+        silent = self._member("Silent")
+        self.env["phone.blacklist"].sudo().add(listed.partner_id.phone_sanitized)
+        for member in texted | listed | silent:
+            member.join_date = self.today
+        campaign = self._campaign(
+            trigger="welcome",
+            channel="sms",
+            mail_template_id=False,
+            sms_template_id=self.env.ref(
+                "repeat_customer.sms_template_campaign_points_expiring"
+            ).id,
+        )
+        campaign._queue()
+        outcome = {
+            d.membership_id: (d.state, d.skip_reason)
+            for d in self._deliveries(campaign)
+        }
+        self.assertEqual(outcome[texted], ("to_send", False))
+        self.assertEqual(outcome[listed], ("skipped", "blacklisted"))
+        self.assertEqual(outcome[silent], ("skipped", "no_phone"))
+
+    def test_frequency_cap_across_campaigns(self):
+        self.company.write({"loyalty_campaign_cap": 1, "loyalty_campaign_cap_days": 30})
+        member = self._member("Popular", birthdate_date=self.today.replace(year=1990))
+        first = self._campaign(name="Birthday")
+        second = self._campaign(name="Welcome", trigger="welcome")
+        service = self._campaign(name="Reminder", trigger="welcome", is_service=True)
+        (first | second | service)._run(send_limit=None)
+        state = {c: self._deliveries(c) for c in first | second | service}
+        self.assertEqual(state[first].state, "sent")
+        self.assertEqual(state[second].state, "skipped")
+        self.assertEqual(state[second].skip_reason, "frequency_cap")
+        # a service message is neither held back nor counted
+        self.assertEqual(state[service].state, "sent")
+        self.assertFalse(state[service].counts_in_cap)
+        # once the period is over the member can be reached again
+        self.Delivery.search([("membership_id", "=", member.id)]).write(
+            {"delivery_date": self.today - timedelta(days=30)}
+        )
+        third = self._campaign(name="Again", trigger="welcome")
+        third._run(send_limit=None)
+        self.assertEqual(self._deliveries(third).state, "sent")
+
+    def test_quiet_hours(self):
+        self.assertTrue(in_quiet_hours(22.5, 21, 9))
+        self.assertTrue(in_quiet_hours(3, 21, 9))
+        self.assertFalse(in_quiet_hours(9, 21, 9))
+        self.assertFalse(in_quiet_hours(20.99, 21, 9))
+        self.assertTrue(in_quiet_hours(13, 12, 14))
+        self.assertFalse(in_quiet_hours(13, 0, 0))
+        self._member("Sleeper", birthdate_date=self.today.replace(year=1990))
+        mail = self._campaign()
+        points = self._campaign(
+            name="Points only", channel="none", mail_template_id=False, bonus_points=5
+        )
+        self.company.partner_id.tz = "Asia/Shanghai"
+        # 23:00 in Shanghai is 15:00 UTC
+        with freeze_time(datetime.combine(self.today, time(15, 0))):
+            self.company.write(
+                {"loyalty_quiet_hours_start": 21.0, "loyalty_quiet_hours_end": 9.0}
+            )
+            (mail | points)._run(send_limit=None)
+        self.assertEqual(self._deliveries(mail).state, "to_send")
+        # points without a message go at any hour
+        self.assertEqual(self._deliveries(points).state, "sent")
+        # 10:00 in Shanghai
+        with freeze_time(datetime.combine(self.today, time(2, 0))):
+            mail._run(send_limit=None)
+        self.assertEqual(self._deliveries(mail).state, "sent")
+
+    def test_dry_run_writes_nothing(self):
+        self._member("Reached", birthdate_date=self.today.replace(year=1990))
+        shy = self._member("Shy", birthdate_date=self.today.replace(year=1991))
+        shy.marketing_opt_out = True
+        campaign = self._campaign(
+            coupon_program_id=self.program.id,
+            bonus_points=10,
+            activity_type_id=self.env.ref("mail.mail_activity_data_call").id,
+        )
+
+        def counts():
+            return [
+                self.env[model].search_count([])
+                for model in (
+                    "customer.campaign.delivery",
+                    "customer.coupon",
+                    "loyalty.card",
+                    "customer.point.entry",
+                    "mail.mail",
+                    "mail.activity",
+                )
+            ]
+
+        before = counts()
+        action = campaign.action_dry_run()
+        wizard = self.env[action["res_model"]].browse(action["res_id"])
+        self.assertEqual(counts(), before)
+        self.assertEqual((wizard.to_send_count, wizard.skipped_count), (1, 1))
+        self.assertEqual(
+            {
+                (line.partner_id.name, line.outcome, line.skip_reason)
+                for line in wizard.line_ids
+            },
+            {("Reached", "to_send", False), ("Shy", "skipped", "opt_out")},
+        )
+        self.assertFalse(campaign.last_run_date)
+
+
+@tagged("post_install", "-at_install")
+class TestExactlyOnce(CampaignCase):
+    def _counts(self, campaign):
+        deliveries = self._deliveries(campaign)
+        return (
+            len(deliveries),
+            self.env["customer.coupon"].search_count(
+                [("campaign_delivery_id", "in", deliveries.ids)]
+            ),
+            self.env["customer.point.entry"].search_count(
+                [("campaign_delivery_id", "in", deliveries.ids)]
+            ),
+            self.env["mail.mail"].search_count(
+                [("model", "=", self.Delivery._name), ("res_id", "in", deliveries.ids)]
+            ),
+        )
+
+    def test_rerun_sends_once(self):
+        self._member("Once", birthdate_date=self.today.replace(year=1990))
+        campaign = self._campaign(coupon_program_id=self.program.id, bonus_points=50)
+        campaign._run()
+        campaign._run()
+        self.env["customer.campaign"]._cron_run_campaigns()
+        self.assertEqual(self._counts(campaign), (1, 1, 1, 1))
+
+    def test_crash_between_batches(self):
+        for number in range(3):
+            self._member(
+                f"Member {number}", birthdate_date=self.today.replace(year=1990)
+            )
+        campaign = self._campaign(coupon_program_id=self.program.id, bonus_points=5)
+        self.assertEqual(campaign._queue(), 3)
+        self.assertEqual(self.Delivery._send_queued(self.company, limit=1), (1, 2))
+        # the worker dies after sending the second batch, before committing
+        with contextlib.suppress(Crash), self.env.cr.savepoint():
+            self.Delivery._send_queued(self.company, limit=1)
+            raise Crash
+        self.env.invalidate_all()
+        self.assertEqual(self._counts(campaign), (3, 1, 1, 1))
+        # the next run sends the rest, once
+        self.env["ir.config_parameter"].set_param(
+            "repeat_customer.campaign_send_batch_size", "1"
+        )
+        for _call in range(3):
+            self.env["customer.campaign"]._cron_run_campaigns()
+        self.assertEqual(self._counts(campaign), (3, 3, 3, 3))
+        self.assertEqual(set(self._deliveries(campaign).mapped("state")), {"sent"})
+
+    def test_occasion_is_unique(self):
+        member = self._member("Unique", birthdate_date=self.today.replace(year=1990))
+        campaign = self._campaign()
+        campaign._queue()
+        with (
+            self.assertRaises(psycopg2.errors.UniqueViolation),
+            mute_logger("odoo.sql_db"),
+            self.env.cr.savepoint(),
+        ):
+            self.Delivery.create(
+                {
+                    "campaign_id": campaign.id,
+                    "membership_id": member.id,
+                    "company_id": self.company.id,
+                    "partner_id": member.partner_id.id,
+                    "occurrence_key": str(self.today.year),
+                    "delivery_date": self.today,
+                    "state": "to_send",
+                }
+            )
+
+
+@tagged("post_install", "-at_install")
+class TestControlGroup(CampaignCase):
+    def test_bucket_is_stable_and_the_sql_agrees(self):
+        self.assertEqual(control_bucket(7, 42), control_bucket(7, 42))
+        self.assertNotEqual(
+            [control_bucket(7, p) for p in range(20)],
+            [control_bucket(8, p) for p in range(20)],
+        )
+        self.assertTrue(is_control(999, 10))
+        self.assertFalse(is_control(1000, 10))
+        self.env.cr.execute(
+            "SELECT p, mod(('x' || substr(md5('7:' || p::text), 1, 8))::bit(32)"
+            "::bigint, 10000) FROM generate_series(1, 50) p"
+        )
+        for partner_id, bucket in self.env.cr.fetchall():
+            self.assertEqual(bucket, control_bucket(7, partner_id))
+
+    def test_share_and_nothing_sent_to_control(self):
+        members = self.env["customer.membership"]
+        for number in range(200):
+            members |= self._member(
+                f"Crowd {number}", birthdate_date=self.today.replace(year=1990)
+            )
+        campaign = self._campaign(control_share=30.0, coupon_program_id=self.program.id)
+        campaign._run(send_limit=None)
+        deliveries = self._deliveries(campaign)
+        control = deliveries.filtered(lambda d: d.state == "control")
+        expected = {
+            d.membership_id
+            for d in deliveries
+            if is_control(control_bucket(campaign.id, d.partner_id.id), 30.0)
+        }
+        self.assertEqual(set(control.membership_id), expected)
+        # 30 % of 200, within 3 standard deviations (6.5)
+        self.assertTrue(40 <= len(control) <= 80, len(control))
+        self.assertTrue(
+            control.mapped("is_control") and all(control.mapped("is_control"))
+        )
+        self.assertFalse(control.coupon_id)
+        self.assertFalse(
+            self.env["mail.mail"].search_count(
+                [("model", "=", self.Delivery._name), ("res_id", "in", control.ids)]
+            )
+        )
+        self.assertEqual(set((deliveries - control).mapped("state")), {"sent"})
+        # next year's birthday: the same members are held out
+        campaign.catch_up_days = 0
+        next_year = (
+            self.today.replace(year=self.today.year + 1)
+            if not (self.today.month == 2 and self.today.day == 29)
+            else date(self.today.year + 1, 2, 28)
+        )
+        campaign._queue(today=next_year)
+        again = self._deliveries(campaign).filtered(
+            lambda d: d.occurrence_key == str(next_year.year)
+        )
+        self.assertEqual(
+            set(again.filtered("is_control").membership_id), set(control.membership_id)
+        )
+
+
+@tagged("post_install", "-at_install")
+class TestUplift(CampaignCase):
+    def test_proportions_hand_computed(self):
+        diff, low, high = proportion_uplift(30, 100, 20, 100)
+        # 0.30 - 0.20 +- 1.96 * sqrt(0.3 * 0.7 / 100 + 0.2 * 0.8 / 100)
+        self.assertAlmostEqual(diff, 0.10)
+        self.assertAlmostEqual(low, 0.10 - 0.1192200, places=6)
+        self.assertAlmostEqual(high, 0.10 + 0.1192200, places=6)
+        self.assertIsNone(proportion_uplift(1, 10, 0, 0))
+
+    def test_means_hand_computed(self):
+        # treated 10, 20, 30 (mean 20, variance 100); control 0, 10 (5, 50)
+        diff, low, high = mean_uplift(60, 1400, 3, 10, 100, 2)
+        margin = 1.959963984540054 * (100 / 3 + 50 / 2) ** 0.5
+        self.assertAlmostEqual(diff, 15.0)
+        self.assertAlmostEqual(low, 15.0 - margin)
+        self.assertAlmostEqual(high, 15.0 + margin)
+        self.assertIsNone(mean_uplift(10, 100, 1, 0, 0, 5))
+
+    def test_campaign_figures(self):
+        members = self.env["customer.membership"]
+        for number in range(40):
+            members |= self._member(
+                f"Buyer {number}", birthdate_date=self.today.replace(year=1990)
+            )
+        campaign = self._campaign(control_share=50.0, conversion_days=10)
+        campaign._run(send_limit=None)
+        deliveries = self._deliveries(campaign)
+        sent = deliveries.filtered(lambda d: d.state == "sent")
+        control = deliveries.filtered(lambda d: d.state == "control")
+        self.assertTrue(sent and control)
+        # half the contacted buy 100 within the window, one control member buys
+        buyers = sent[: len(sent) // 2]
+        for delivery in buyers:
+            self._order(delivery.partner_id, 100, days_ago=-1)
+        self._order(control[0].partner_id, 100, days_ago=-1)
+        # an order before the delivery is not the campaign's either
+        self._order(control[2].partner_id, 300, days_ago=1)
+        # an order after the window is not the campaign's
+        self._order(control[1].partner_id, 500, days_ago=-11)
+        self.Delivery._update_attribution(self.company)
+        campaign.invalidate_recordset()
+        self.assertEqual(campaign.sent_count, len(sent))
+        self.assertEqual(campaign.control_count, len(control))
+        expected = proportion_uplift(len(buyers), len(sent), 1, len(control))
+        self.assertAlmostEqual(campaign.uplift, 100 * expected[0], places=1)
+        self.assertAlmostEqual(campaign.uplift_low, 100 * expected[1], places=1)
+        self.assertAlmostEqual(campaign.uplift_high, 100 * expected[2], places=1)
+        self.assertAlmostEqual(
+            campaign.revenue_per_member, 100 * len(buyers) / len(sent), places=2
+        )
+        self.assertAlmostEqual(
+            campaign.control_revenue_per_member, 100 / len(control), places=2
+        )
+        self.assertTrue(campaign.has_uplift)
+        # the monthly results compute the same in SQL
+        self.env.flush_all()
+        month = self.env["customer.campaign.result"].search(
+            [("campaign_id", "=", campaign.id)]
+        )
+        self.assertEqual(len(month), 1)
+        self.assertEqual(month.period, self.today.replace(day=1))
+        self.assertEqual(
+            (month.sent_count, month.control_count), (len(sent), len(control))
+        )
+        # (the campaign's figures are shown to one decimal)
+        for fname in ("uplift", "uplift_low", "uplift_high", "conversion_rate"):
+            self.assertAlmostEqual(month[fname], campaign[fname], delta=0.051)
+        self.assertAlmostEqual(month.uplift, 100 * expected[0], places=6)
+        self.assertAlmostEqual(month.uplift_low, 100 * expected[1], places=6)
+        self.assertAlmostEqual(
+            month.revenue_per_member, campaign.revenue_per_member, places=2
+        )
+
+
+@tagged("post_install", "-at_install")
+class TestActions(CampaignCase):
+    def test_activity_for_the_salesperson(self):
+        salesman = self.env["res.users"].create(
+            {
+                "name": "Salesman",
+                "login": "campaign.salesman",
+                "company_id": self.company.id,
+                "company_ids": [Command.set(self.company.ids)],
+            }
+        )
+        followed = self._member("Followed", user_id=salesman.id)
+        alone = self._member("Alone")
+        for member in followed | alone:
+            member.join_date = self.today
+        manager = self.env.ref("base.user_admin")
+        campaign = self._campaign(
+            trigger="welcome",
+            channel="none",
+            mail_template_id=False,
+            activity_type_id=self.env.ref("mail.mail_activity_data_call").id,
+            activity_summary="Say hello",
+            user_id=manager.id,
+        )
+        # the job runs as the superuser
+        self.env["customer.campaign"].with_user(
+            self.env.ref("base.user_root")
+        )._cron_run_campaigns()
+        activity = {d.membership_id: d.activity_id for d in self._deliveries(campaign)}
+        self.assertEqual(activity[followed].user_id, salesman)
+        self.assertEqual(activity[alone].user_id, manager)
+        self.assertEqual(activity[followed].summary, "Say hello")
+        self.assertEqual(activity[followed].res_id, followed.id)
+
+    def test_bonus_points_traceable_to_the_delivery(self):
+        member = self._member("Lucky", birthdate_date=self.today.replace(year=1990))
+        campaign = self._campaign(name="Birthday points", bonus_points=88)
+        campaign._run()
+        delivery = self._deliveries(campaign)
+        entry = delivery.point_entry_id
+        self.assertEqual(entry.points, 88)
+        self.assertEqual(entry.kind, "earn")
+        self.assertEqual(entry.campaign_delivery_id, delivery)
+        self.assertEqual(entry.origin, "Birthday points")
+        self.assertEqual(entry.action_open_origin()["res_id"], delivery.id)
+        self.assertEqual(member.points_balance, 88)
+
+    def test_mail_in_the_customers_language(self):
+        self.env["res.lang"]._activate_lang("zh_CN")
+        self.template.with_context(
+            lang="zh_CN"
+        ).subject = "生日快乐，{{ object.partner_id.name }}！"
+        chinese = self._member(
+            "王芳", lang="zh_CN", birthdate_date=self.today.replace(year=1990)
+        )
+        english = self._member(
+            "Emma", lang="en_US", birthdate_date=self.today.replace(year=1991)
+        )
+        campaign = self._campaign(coupon_program_id=self.program.id)
+        campaign._run()
+        mails = self.env["mail.mail"].search(
+            [
+                ("model", "=", self.Delivery._name),
+                ("res_id", "in", self._deliveries(campaign).ids),
+            ]
+        )
+        subjects = {mail.recipient_ids: mail.subject for mail in mails}
+        self.assertEqual(subjects[chinese.partner_id], "生日快乐，王芳！")
+        self.assertEqual(subjects[english.partner_id], "Happy birthday, Emma!")
+        coupon = (
+            self._deliveries(campaign)
+            .filtered(lambda d: d.membership_id == english)
+            .coupon_id
+        )
+        self.assertIn(
+            coupon.code,
+            mails.filtered(lambda m: m.recipient_ids == english.partner_id).body_html,
+        )
+
+    def test_reward_given_free(self):
+        member = self._member("Rewarded", birthdate_date=self.today.replace(year=1990))
+        reward = self.env["customer.reward"].create(
+            {
+                "name": "Birthday cake",
+                "company_id": self.company.id,
+                "points_cost": 500,
+                "program_id": self.program.id,
+                "coupon_validity_days": 14,
+            }
+        )
+        campaign = self._campaign(reward_id=reward.id)
+        campaign._run()
+        coupon = self._deliveries(campaign).coupon_id
+        self.assertEqual(coupon.reward_id, reward)
+        self.assertEqual(coupon.origin, "campaign")
+        self.assertEqual(coupon.expiration_date, self.today + timedelta(days=14))
+        # free: no points spent
+        self.assertFalse(coupon.point_entry_id)
+        self.assertEqual(member.points_balance, 0)
+        stocked = reward.copy({"limit_qty": 10, "limit_period": "month"})
+        with self.assertRaisesRegex(ValidationError, "no stock limit"):
+            campaign.reward_id = stocked
+        with self.assertRaisesRegex(ValidationError, "not both"):
+            campaign.coupon_program_id = self.program
+
+    def test_failed_action_marks_failed(self):
+        self._member("Unlucky", birthdate_date=self.today.replace(year=1990))
+        campaign = self._campaign(coupon_program_id=self.program.id)
+        # the programme changed type after the campaign was set up
+        self.env.flush_all()
+        self.env.cr.execute(
+            "UPDATE loyalty_program SET program_type = 'promotion' WHERE id = %s",
+            [self.program.id],
+        )
+        self.program.invalidate_recordset()
+        campaign._run()
+        delivery = self._deliveries(campaign)
+        self.assertEqual(delivery.state, "failed")
+        self.assertIn("not a coupon programme", delivery.failure_reason)
+        self.assertFalse(
+            self.env["customer.coupon"].search(
+                [("campaign_delivery_id", "=", delivery.id)]
+            )
+        )
+
+    def test_enabling_a_shipped_campaign(self):
+        campaign = self.env.ref("repeat_customer.customer_campaign_birthday")
+        self.assertFalse(campaign.active)
+        self.assertFalse(campaign.coupon_program_id.active)
+        campaign.active = True
+        self.assertTrue(campaign.coupon_program_id.active)
+        with Form(campaign) as form:
+            form.control_share = 15
+        self.assertEqual(campaign.control_share, 15)
+
+
+@tagged("post_install", "-at_install")
+class TestBadInputs(CampaignCase):
+    def test_refused_values(self):
+        cases = [
+            ({"control_share": 95}, "between 0 and"),
+            ({"control_share": -1}, "between 0 and"),
+            ({"days": -1}, "must be between"),
+            ({"conversion_days": 0}, "must be between"),
+            ({"bonus_points": -5}, "must be between"),
+            ({"trigger": "segment"}, "choose the segment"),
+            ({"mail_template_id": False}, "choose its template"),
+            (
+                {
+                    "mail_template_id": self.env.ref(
+                        "loyalty.mail_template_loyalty_card"
+                    ).id
+                },
+                "not a template of campaign deliveries",
+            ),
+            ({"channel": "none", "mail_template_id": False}, "does nothing"),
+            ({"audience_domain": "[('nope', '=', 1)]"}, "not a valid filter"),
+            ({"audience_domain": "oops"}, "not a valid filter"),
+        ]
+        for vals, message in cases:
+            with self.subTest(vals=vals):
+                count = self.Campaign.with_context(active_test=False).search_count([])
+                with (
+                    self.assertRaisesRegex(ValidationError, message),
+                    self.env.cr.savepoint(),
+                ):
+                    self._campaign(**vals)
+                self.assertEqual(
+                    self.Campaign.with_context(active_test=False).search_count([]),
+                    count,
+                )
+        not_coupons = self.env["loyalty.program"].create(
+            {
+                "name": "Promo",
+                "program_type": "promotion",
+                "company_id": self.company.id,
+            }
+        )
+        with self.assertRaisesRegex(ValidationError, "not a coupon programme"):
+            self._campaign(coupon_program_id=not_coupons.id)
+        with self.assertRaisesRegex(ValidationError, "whole number"):
+            self._campaign(days="3.5")
+
+    def test_archived_campaign_cannot_run(self):
+        campaign = self._campaign()
+        campaign.active = False
+        with self.assertRaisesRegex(UserError, "archived"):
+            campaign.action_run_now()
+
+    def test_audience_is_applied(self):
+        gold = self._member("Gold Member", birthdate_date=self.today.replace(year=1990))
+        self._member("Other Member", birthdate_date=self.today.replace(year=1990))
+        campaign = self._campaign(
+            audience_domain="[('partner_id.name', 'ilike', 'Gold')]"
+        )
+        self.assertEqual(campaign.audience_count, 1)
+        campaign._queue()
+        self.assertEqual(self._deliveries(campaign).membership_id, gold)
+        # a cap per run: the others wait for the next run
+        many = self._campaign(name="Capped", max_per_run=1)
+        self.assertEqual(many._queue(), 1)
+        self.assertEqual(many._queue(), 1)
+        self.assertEqual(many._queue(), 0)
+
+
+@tagged("post_install", "-at_install")
+class TestBirthdayMigration(RepeatCustomerCase):
+    def test_legacy_birthdays_move_to_the_oca_field(self):
+        kept = self._partner("Kept", birthdate_date=date(1980, 1, 1))
+        moved = self._partner("Moved")
+        self.env.flush_all()
+        self.env.cr.execute("ALTER TABLE res_partner ADD COLUMN birth_date date")
+        self.env.cr.execute(
+            "UPDATE res_partner SET birth_date = '1999-09-09' WHERE id IN %s",
+            [(kept.id, moved.id)],
+        )
+        self.assertEqual(move_legacy_birthdays(self.env.cr), 1)
+        self.env.invalidate_all()
+        self.assertEqual(kept.birthdate_date, date(1980, 1, 1))
+        self.assertEqual(moved.birthdate_date, date(1999, 9, 9))
+        # the old column is gone; a second run does nothing
+        self.assertEqual(move_legacy_birthdays(self.env.cr), 0)
+
+
+@tagged("post_install", "-at_install")
+class TestCampaignSms(CampaignCase, SMSCase):
+    def test_sms_through_the_sms_module(self):
+        member = self._member("Texted", phone="+32 470 12 34 56")
+        self.env["customer.point.entry"]._post_adjustment(
+            member, 120, "seed", expiry_date=self.today + timedelta(days=5)
+        )
+        campaign = self._campaign(
+            trigger="points_expiring",
+            days=7,
+            is_service=True,
+            channel="sms",
+            mail_template_id=False,
+            sms_template_id=self.env.ref(
+                "repeat_customer.sms_template_campaign_points_expiring"
+            ).id,
+        )
+        with self.mockSMSGateway():
+            campaign._run()
+            sms = self.env["sms.sms"].search(
+                [("partner_id", "=", member.partner_id.id)]
+            )
+            self.assertEqual(len(sms), 1)
+            self.assertEqual(sms.state, "outgoing")
+            sms.send()
+        self.assertSMSIapSent(
+            [member.partner_id.phone_sanitized], content="120 of your points expire"
+        )
+        self.assertEqual(self._deliveries(campaign).state, "sent")
+        self.assertFalse(
+            self.env["mail.mail"].search_count(
+                [
+                    ("model", "=", self.Delivery._name),
+                    ("res_id", "in", self._deliveries(campaign).ids),
+                ]
+            )
+        )
+
+
+@tagged("post_install", "-at_install")
+class TestTwoWorkers(TransactionCase):
+    """Two workers run the same campaign at the same moment, each in its own
+    transaction: the data is committed (another transaction cannot see
+    uncommitted rows) and removed at the end."""
+
+    def setUp(self):
+        super().setUp()
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            company = env.ref("base.main_company")
+            self.quiet_hours = (
+                company.loyalty_quiet_hours_start,
+                company.loyalty_quiet_hours_end,
+            )
+            company.write(
+                {"loyalty_quiet_hours_start": 0.0, "loyalty_quiet_hours_end": 0.0}
+            )
+            partner = env["res.partner"].create(
+                {
+                    "name": "Twice Tempted",
+                    "email": "twice@example.com",
+                    "birthdate_date": env["res.company"]
+                    .browse(company.id)
+                    ._loyalty_today()
+                    .replace(year=1990),
+                }
+            )
+            membership = env["customer.membership"].create(
+                {"partner_id": partner.id, "company_id": company.id}
+            )
+            campaign = env["customer.campaign"].create(
+                {
+                    "name": "Two workers",
+                    "company_id": company.id,
+                    "trigger": "birthday",
+                    "catch_up_days": 0,
+                    "channel": "mail",
+                    "mail_template_id": env.ref(
+                        "repeat_customer.mail_template_campaign_birthday"
+                    ).id,
+                    "bonus_points": 30,
+                    "control_share": 0,
+                }
+            )
+            self.ids = (partner.id, membership.id, campaign.id, company.id)
+        self.addCleanup(self._remove_committed_data)
+
+    def _remove_committed_data(self):
+        partner_id, membership_id, campaign_id, _company = self.ids
+        with self.registry.cursor() as cr:
+            cr.execute(
+                "DELETE FROM mail_mail WHERE mail_message_id IN (SELECT id FROM"
+                " mail_message WHERE model = 'customer.campaign.delivery'"
+                " AND res_id IN (SELECT id FROM customer_campaign_delivery"
+                " WHERE campaign_id = %s))",
+                [campaign_id],
+            )
+            cr.execute(
+                "DELETE FROM mail_message WHERE model = 'customer.campaign.delivery'"
+                " AND res_id IN (SELECT id FROM customer_campaign_delivery"
+                " WHERE campaign_id = %s)",
+                [campaign_id],
+            )
+            cr.execute(
+                "DELETE FROM customer_point_entry WHERE membership_id = %s"
+                " OR campaign_delivery_id IN (SELECT id FROM"
+                " customer_campaign_delivery WHERE campaign_id = %s)",
+                [membership_id, campaign_id],
+            )
+            cr.execute(
+                "DELETE FROM customer_campaign_delivery WHERE campaign_id = %s"
+                " OR membership_id = %s",
+                [campaign_id, membership_id],
+            )
+            cr.execute("DELETE FROM customer_campaign WHERE id = %s", [campaign_id])
+            cr.execute(
+                "DELETE FROM mail_message WHERE model IN "
+                "('customer.membership', 'res.partner', 'customer.campaign') "
+                "AND res_id = ANY(%s)",
+                [[membership_id, partner_id, campaign_id]],
+            )
+            cr.execute("DELETE FROM customer_membership WHERE id = %s", [membership_id])
+            cr.execute("DELETE FROM res_partner WHERE id = %s", [partner_id])
+            cr.execute(
+                "UPDATE res_company SET loyalty_quiet_hours_start = %s,"
+                " loyalty_quiet_hours_end = %s WHERE id = %s",
+                [*self.quiet_hours, self.ids[3]],
+            )
+
+    def _run(self, env):
+        return env["customer.campaign"].browse(self.ids[2])._run(send_limit=None)
+
+    def test_two_workers_reach_the_member_once(self):
+        results = {}
+
+        def run_b():
+            results["b"] = attempt(
+                self.registry, lambda env: results.setdefault("b_run", self._run(env))
+            )
+
+        # A queues and sends, and keeps its transaction open while B starts:
+        # B waits on the occasion's unique key, then creates nothing (or
+        # fails to serialize, and its retry creates nothing)
+        race(self, self._run, run_b)
+        with self.registry.cursor() as cr:
+            cr.execute(
+                "SELECT count(*), count(*) FILTER (WHERE state = 'sent')"
+                " FROM customer_campaign_delivery WHERE campaign_id = %s",
+                [self.ids[2]],
+            )
+            self.assertEqual(cr.fetchone(), (1, 1))
+            cr.execute(
+                "SELECT count(*), sum(points) FROM customer_point_entry"
+                " WHERE membership_id = %s",
+                [self.ids[1]],
+            )
+            self.assertEqual(cr.fetchone(), (1, 30))
+            cr.execute(
+                "SELECT count(*) FROM mail_mail mm"
+                " JOIN mail_message msg ON msg.id = mm.mail_message_id"
+                " WHERE msg.model = 'customer.campaign.delivery'"
+                " AND msg.res_id IN (SELECT id FROM customer_campaign_delivery"
+                " WHERE campaign_id = %s)",
+                [self.ids[2]],
+            )
+            self.assertEqual(cr.fetchone()[0], 1)
+        # B's run, or its retry, found the occasion taken
+        if results["b"] == "done":
+            self.assertEqual(results["b_run"][:2], (0, 0))
+        else:
+            self.assertIsInstance(results["b"], psycopg2.errors.SerializationFailure)
+            self.assertEqual(
+                attempt(
+                    self.registry,
+                    lambda env: self.assertEqual(self._run(env)[:2], (0, 0)),
+                ),
+                "done",
+            )
+
+    def test_a_queued_delivery_is_sent_by_one_worker(self):
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            self.assertEqual(env["customer.campaign"].browse(self.ids[2])._queue(), 1)
+        cr_a = self.registry.cursor()
+        cr_b = self.registry.cursor()
+        try:
+            env_a = api.Environment(cr_a, SUPERUSER_ID, {})
+            env_b = api.Environment(cr_b, SUPERUSER_ID, {})
+            company_a = env_a["res.company"].browse(self.ids[3])
+            company_b = env_b["res.company"].browse(self.ids[3])
+            # A locks and sends; B, meanwhile, skips the locked row
+            self.assertEqual(
+                env_a["customer.campaign.delivery"]._send_queued(company_a)[0], 1
+            )
+            self.assertEqual(
+                env_b["customer.campaign.delivery"]._send_queued(company_b)[0], 0
+            )
+            cr_a.commit()
+            cr_b.rollback()
+            self.assertEqual(
+                env_b["customer.campaign.delivery"]._send_queued(company_b), (0, 0)
+            )
+            cr_b.commit()
+        finally:
+            cr_a.close()
+            cr_b.close()
+        with self.registry.cursor() as cr:
+            cr.execute(
+                "SELECT count(*) FROM customer_point_entry WHERE membership_id = %s",
+                [self.ids[1]],
+            )
+            self.assertEqual(cr.fetchone()[0], 1)

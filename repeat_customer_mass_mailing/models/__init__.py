@@ -1,0 +1,2 @@
+from . import customer_membership
+from . import customer_segment
