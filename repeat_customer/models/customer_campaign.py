@@ -527,11 +527,15 @@ class CustomerCampaign(models.Model):
 
     def action_run_now(self):
         """Evaluate the campaign now and send what is due (outside quiet
-        hours), as the hourly job does, then show its deliveries."""
+        hours), as the hourly job does, then show its deliveries. The
+        request sends one batch; the job, triggered at once, sends the rest
+        in the background (a large audience would outlast a request)."""
         campaign = one_record(self)
         campaign._check_runnable()
         self.env["customer.campaign.delivery"].check_access("create")
-        campaign.sudo()._run(send_limit=None)
+        _created, _sent, remaining = campaign.sudo()._run()
+        if remaining:
+            self.env.ref("repeat_customer.ir_cron_run_campaigns").sudo()._trigger()
         return campaign.action_open_deliveries()
 
     def action_dry_run(self):

@@ -383,10 +383,13 @@ class CustomerCampaign(models.Model):
         self.last_run_date = fields.Datetime.now()
         return created
 
-    def _run(self, send_limit=DEFAULT_SEND_BATCH):
+    def _run(self, send_limit=0):
         """Queue the campaigns' new occasions, then send up to
-        ``send_limit`` queued deliveries of their companies (all: ``None``).
-        Return (created, sent, still queued and sendable now)."""
+        ``send_limit`` queued deliveries of their companies (0: one batch of
+        the job's size; ``None``: all). Return (created, sent, still queued
+        and sendable now)."""
+        if send_limit == 0:
+            send_limit = self._job_batch_size(SEND_BATCH_PARAM, DEFAULT_SEND_BATCH)
         created = sum(campaign._queue() for campaign in self)
         deliveries = self.env["customer.campaign.delivery"]
         for company in self.company_id:

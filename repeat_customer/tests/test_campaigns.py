@@ -407,6 +407,27 @@ class TestExactlyOnce(CampaignCase):
         self.env["customer.campaign"]._cron_run_campaigns()
         self.assertEqual(self._counts(campaign), (1, 1, 1, 1))
 
+    def test_run_now_sends_a_batch_and_hands_the_rest_to_the_job(self):
+        for number in range(3):
+            self._member(
+                f"Member {number}", birthdate_date=self.today.replace(year=1990)
+            )
+        campaign = self._campaign()
+        self.env["ir.config_parameter"].set_param(
+            "repeat_customer.campaign_send_batch_size", "2"
+        )
+        cron = self.env.ref("repeat_customer.ir_cron_run_campaigns")
+        triggers = self.env["ir.cron.trigger"].search_count([("cron_id", "=", cron.id)])
+        campaign.action_run_now()
+        states = sorted(self._deliveries(campaign).mapped("state"))
+        self.assertEqual(states, ["sent", "sent", "to_send"])
+        self.assertEqual(
+            self.env["ir.cron.trigger"].search_count([("cron_id", "=", cron.id)]),
+            triggers + 1,
+        )
+        self.env["customer.campaign"]._cron_run_campaigns()
+        self.assertEqual(set(self._deliveries(campaign).mapped("state")), {"sent"})
+
     def test_crash_between_batches(self):
         for number in range(3):
             self._member(
