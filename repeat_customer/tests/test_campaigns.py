@@ -5,8 +5,8 @@ import psycopg2.errors
 from freezegun import freeze_time
 
 from odoo import SUPERUSER_ID, Command, api
-from odoo.exceptions import UserError, ValidationError
-from odoo.tests import Form, TransactionCase, tagged
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tests import Form, TransactionCase, new_test_user, tagged
 from odoo.tools import mute_logger
 
 from odoo.addons.sms.tests.common import SMSCase
@@ -1045,3 +1045,131 @@ class TestTwoWorkers(TransactionCase):
                 [self.ids[1]],
             )
             self.assertEqual(cr.fetchone()[0], 1)
+
+
+@tagged("post_install", "-at_install")
+class TestCompaniesAndRights(CampaignCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.other_company = cls.env["res.company"].create(
+            {"name": "Other Campaign Co", "currency_id": cls.env.ref("base.EUR").id}
+        )
+        cls.other_company.write(
+            {"loyalty_quiet_hours_start": 0.0, "loyalty_quiet_hours_end": 0.0}
+        )
+        cls.env.user.company_ids |= cls.other_company
+        cls.salesman = new_test_user(
+            cls.env,
+            login="rc_campaign_sales",
+            groups="sales_team.group_sale_salesman",
+            company_id=cls.company.id,
+            company_ids=[Command.set(cls.company.ids)],
+        )
+        cls.manager = new_test_user(
+            cls.env,
+            login="rc_campaign_manager",
+            groups="repeat_customer.group_manager,sales_team.group_sale_manager",
+            company_id=cls.company.id,
+            company_ids=[Command.set(cls.company.ids)],
+        )
+
+    def test_a_campaign_reaches_its_company_only(self):
+        birthday = self.today.replace(year=1990)
+        here = self._member("Here", birthdate_date=birthday)
+        partner = here.partner_id
+        there = self.env["customer.membership"].create(
+            {"partner_id": partner.id, "company_id": self.other_company.id}
+        )
+        campaign = self._campaign(bonus_points=10)
+        campaign._run()
+        self.assertEqual(self._deliveries(campaign).membership_id, here)
+        self.assertEqual(here.points_balance, 10)
+        self.assertEqual(there.points_balance, 0)
+        # the other company's campaign is seen by nobody of this one
+        other = self.Campaign.with_company(self.other_company).create(
+            {
+                "name": "Elsewhere",
+                "company_id": self.other_company.id,
+                "trigger": "birthday",
+                "channel": "none",
+                "bonus_points": 5,
+                "control_share": 0,
+            }
+        )
+        other._run()
+        self.assertEqual(self._deliveries(other).membership_id, there)
+        self.assertFalse(
+            self.Campaign.with_user(self.manager).search([("id", "=", other.id)])
+        )
+        self.assertFalse(
+            self.Delivery.with_user(self.manager).search(
+                [("campaign_id", "=", other.id)]
+            )
+        )
+
+    def test_salespeople_see_their_customers_deliveries_and_cannot_run(self):
+        mine = self._member(
+            "Mine",
+            user_id=self.salesman.id,
+            birthdate_date=self.today.replace(year=1990),
+        )
+        self._member("Not mine", birthdate_date=self.today.replace(year=1990))
+        campaign = self._campaign()
+        campaign._run()
+        self.assertEqual(len(self._deliveries(campaign)), 2)
+        seen = self.Delivery.with_user(self.salesman).search(
+            [("campaign_id", "=", campaign.id)]
+        )
+        self.assertEqual(seen.membership_id, mine)
+        as_salesman = campaign.with_user(self.salesman)
+        for method in ("action_run_now", "action_dry_run"):
+            with self.subTest(method=method), self.assertRaises(AccessError):
+                getattr(as_salesman, method)()
+        with self.assertRaises(AccessError):
+            as_salesman.write({"bonus_points": 1000})
+        with self.assertRaises(AccessError):
+            seen.with_user(self.salesman).write({"state": "to_send"})
+        # a manager runs it
+        campaign.with_user(self.manager).action_dry_run()
+
+    def test_merged_customers_keep_their_deliveries(self):
+        first = self._member("Twin", birthdate_date=self.today.replace(year=1990))
+        second = self._member(
+            "Twin (dup)", birthdate_date=self.today.replace(year=1990)
+        )
+        campaign = self._campaign(bonus_points=7)
+        campaign._run()
+        wizard = self.env["base.partner.merge.automatic.wizard"].create(
+            {"state": "option"}
+        )
+        wizard._merge(
+            (first.partner_id | second.partner_id).ids, dst_partner=first.partner_id
+        )
+        self.env.invalidate_all()
+        deliveries = self._deliveries(campaign)
+        self.assertEqual(len(deliveries), 2)
+        self.assertEqual(deliveries.membership_id, first)
+        self.assertEqual(
+            sorted(deliveries.mapped("occurrence_key")),
+            sorted([str(self.today.year), f"{self.today.year} ({second.id})"]),
+        )
+        self.assertEqual(first.points_balance, 14)
+        # the merged member's birthday is not sent a third time
+        self.assertEqual(campaign._queue(), 0)
+
+    def test_the_next_hour_queues_again(self):
+        self._member("Early", birthdate_date=self.today.replace(year=1990))
+        campaign = self._campaign(trigger="welcome")
+        hour = datetime.combine(self.today, time(10, 5))
+        with freeze_time(hour):
+            self.env["customer.campaign"]._cron_run_campaigns()
+        self.assertEqual(len(self._deliveries(campaign)), 1)
+        self._member("Late")
+        # the same hour does not queue again; the next one does
+        with freeze_time(hour + timedelta(minutes=20)):
+            self.env["customer.campaign"]._cron_run_campaigns()
+        self.assertEqual(len(self._deliveries(campaign)), 1)
+        with freeze_time(hour + timedelta(hours=1)):
+            self.env["customer.campaign"]._cron_run_campaigns()
+        self.assertEqual(len(self._deliveries(campaign)), 2)
