@@ -32,6 +32,7 @@ RULE_SELECTION = [
     ("batch_coupon_twice", "Batch coupon issued more than once"),
     ("coupon_code_twice", "Coupon code not unique"),
     ("coupon_usage", "Coupon status differs from its orders"),
+    ("campaign_delivery", "Campaign gift differs from its delivery"),
     ("statistics", "Statistics differ from a fresh recompute"),
     ("tier", "Tier differs from a fresh recompute"),
 ]
@@ -555,6 +556,45 @@ class CustomerIntegrityCheck(models.Model):
                 """,
                 company=company.id,
                 detail=self.env._("numbers issued to the member: "),
+            )
+        )
+
+    @api.model
+    def _rule_campaign_delivery(self, company):
+        """A campaign gives only to the members it reached: a delivery held
+        out (control) or skipped has no coupon and no bonus points, and a
+        delivery's coupon and ledger line are the ones that point back to it
+        (one each at most)."""
+        return self._rows(
+            SQL(
+                """
+                WITH given AS (
+                    SELECT d.id, d.membership_id, d.state,
+                           d.coupon_id IS NOT NULL AS has_coupon,
+                           d.point_entry_id IS NOT NULL AS has_points,
+                           (SELECT count(*) FROM customer_coupon c
+                             WHERE c.campaign_delivery_id = d.id) AS coupons,
+                           (SELECT count(*) FROM customer_point_entry e
+                             WHERE e.campaign_delivery_id = d.id
+                               AND e.kind = 'earn') AS lines
+                      FROM customer_campaign_delivery d
+                     WHERE d.company_id = %(company)s
+                )
+                SELECT membership_id, 'customer.campaign.delivery', id,
+                       CASE WHEN state = 'sent'
+                            THEN has_coupon::int || ' / ' || has_points::int
+                            ELSE '0 / 0' END,
+                       coupons || ' / ' || lines,
+                       %(detail)s || state
+                  FROM given
+                 WHERE (state <> 'sent' AND (coupons > 0 OR lines > 0
+                                             OR has_coupon OR has_points))
+                    OR coupons > 1 OR lines > 1
+                    OR has_coupon <> (coupons > 0) OR has_points <> (lines > 0)
+                 ORDER BY id
+                """,
+                company=company.id,
+                detail=self.env._("coupons / bonus point lines of a delivery: "),
             )
         )
 

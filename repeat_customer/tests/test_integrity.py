@@ -303,6 +303,41 @@ class TestIntegrityCheck(RewardsCase):
             ("batch_coupon_twice", "customer.coupon.batch", self.batch.id), found
         )
 
+    def test_campaign_gift_to_a_control_member(self):
+        self.company.write(
+            {"loyalty_quiet_hours_start": 0.0, "loyalty_quiet_hours_end": 0.0}
+        )
+        self.customer.birthdate_date = self.today.replace(year=1990)
+        campaign = self.env["customer.campaign"].create(
+            {
+                "name": "Birthday points",
+                "company_id": self.company.id,
+                "trigger": "birthday",
+                "catch_up_days": 0,
+                "channel": "none",
+                "bonus_points": 25,
+                "control_share": 0,
+            }
+        )
+        campaign._run()
+        delivery = self.env["customer.campaign.delivery"].search(
+            [("campaign_id", "=", campaign.id)]
+        )
+        self.assertEqual(delivery.state, "sent")
+        _check, found = self._check()
+        self.assertNotIn(
+            ("campaign_delivery", "customer.campaign.delivery", delivery.id), found
+        )
+        # restored from a dump where the delivery is a control one
+        self._sql(
+            "UPDATE customer_campaign_delivery SET state = 'control' WHERE id = %s",
+            delivery.id,
+        )
+        _check, found = self._check()
+        self.assertIn(
+            ("campaign_delivery", "customer.campaign.delivery", delivery.id), found
+        )
+
     def test_statistics_and_tiers(self):
         member = self.membership
         self._sql(
