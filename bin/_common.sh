@@ -37,6 +37,18 @@ find_odoo() {
     ADDONS_PATH="$ODOO_ADDONS,$REPO_ROOT"
 }
 
+ensure_odoo_addons() {
+    # The OCA addons repeat_customer depends on (requirements-odoo-addons.txt)
+    # come from PyPI; their wheels need --no-deps with Odoo run from a source
+    # tree. Installs them when one is missing.
+    if ! "$PYTHON" -c 'import odoo.addons.partner_contact_birthdate, odoo.addons.partner_contact_personal_information_page' 2>/dev/null; then
+        echo "Installing the OCA addons of requirements-odoo-addons.txt (pip --no-deps)..."
+        "$PYTHON" -m pip install --quiet --disable-pip-version-check --no-deps \
+            -r "$REPO_ROOT/requirements-odoo-addons.txt" \
+            || die "cannot install the OCA addons: $PYTHON -m pip install --no-deps -r requirements-odoo-addons.txt"
+    fi
+}
+
 ensure_postgres() {
     # Starts the local PostgreSQL cluster if none answers, and makes sure the
     # current user has a superuser role (Odoo refuses to run as 'postgres').
