@@ -259,8 +259,7 @@ class CustomerCampaignDelivery(models.Model):
                 # the campaign's own message carries the code
                 send_mail=False,
             )
-            for delivery, coupon in zip(self, coupons, strict=True):
-                delivery.write({"coupon_id": coupon.id, "coupon_issued_count": 1})
+            self._link("coupon_id", coupons)
         if campaign.bonus_points:
             company = campaign.company_id
             expiry = company._loyalty_points_expiry_date(company._loyalty_today())
@@ -277,10 +276,37 @@ class CustomerCampaignDelivery(models.Model):
                     for delivery in self
                 ]
             )
-            for delivery, entry in zip(self, entries, strict=True):
-                delivery.point_entry_id = entry
+            self._link("point_entry_id", entries)
         if campaign.activity_type_id:
             self._send_activities(campaign)
+
+    def _link(self, fname, records):
+        """Point each delivery of ``self`` to the record of ``records`` at
+        the same position (what its action created), in one UPDATE; a coupon
+        also counts as issued."""
+        if len(records) != len(self):
+            raise ValueError(
+                f"{len(records)} {records._name} for {len(self)} deliveries"
+            )
+        self.flush_recordset([fname])
+        self.env.cr.execute(
+            SQL(
+                """
+                UPDATE customer_campaign_delivery d
+                   SET %(column)s = v.record_id,
+                       coupon_issued_count = CASE WHEN %(coupon)s THEN 1
+                                                  ELSE d.coupon_issued_count END
+                  FROM unnest(%(ids)s::int[], %(records)s::int[])
+                       AS v(id, record_id)
+                 WHERE d.id = v.id
+                """,
+                column=SQL.identifier(fname),
+                coupon=fname == "coupon_id",
+                ids=self.ids,
+                records=records.ids,
+            )
+        )
+        self.invalidate_recordset([fname, "coupon_issued_count"])
 
     def _send_activities(self, campaign):
         """One activity per member for their salesperson (the campaign's
@@ -309,8 +335,7 @@ class CustomerCampaignDelivery(models.Model):
                 ]
             )
         )
-        for delivery, activity in zip(self, activities, strict=True):
-            delivery.activity_id = activity
+        self._link("activity_id", activities)
 
     def _send_mail(self, campaign):
         """Queue the campaign's mail to each member, rendered in their

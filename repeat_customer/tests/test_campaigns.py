@@ -1130,8 +1130,21 @@ class TestCompaniesAndRights(CampaignCase):
             as_salesman.write({"bonus_points": 1000})
         with self.assertRaises(AccessError):
             seen.with_user(self.salesman).write({"state": "to_send"})
-        # a manager runs it
-        campaign.with_user(self.manager).action_dry_run()
+        # a manager runs it and reads the dry run, but neither writes a
+        # delivery nor makes up a dry run
+        action = campaign.with_user(self.manager).action_dry_run()
+        wizard = self.env[action["res_model"]].with_user(self.manager)
+        self.assertEqual(wizard.browse(action["res_id"]).campaign_id, campaign)
+        delivery = self._deliveries(campaign)[:1].with_user(self.manager)
+        for vals in ({"state": "to_send"}, {"point_entry_id": False}):
+            with self.subTest(vals=vals), self.assertRaises(AccessError):
+                delivery.write(vals)
+        with self.assertRaises(AccessError):
+            wizard.create({"campaign_id": campaign.id})
+        with self.assertRaises(AccessError):
+            self.env["customer.campaign.dry.run.line"].with_user(self.manager).create(
+                {"dry_run_id": action["res_id"], "membership_id": mine.id}
+            )
 
     def test_merged_customers_keep_their_deliveries(self):
         first = self._member("Twin", birthdate_date=self.today.replace(year=1990))
