@@ -1,5 +1,6 @@
 from . import controllers
 from . import models
+from . import reports
 from . import tools
 from . import wizards
 from .hooks import post_init_hook

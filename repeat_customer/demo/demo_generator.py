@@ -3,6 +3,8 @@ import random
 import time
 from datetime import date, timedelta
 
+from dateutil.relativedelta import relativedelta
+
 from odoo import Command, fields
 from odoo.tools import SQL
 
@@ -50,6 +52,37 @@ DEMO_PRODUCTS = [
 DEMO_SALESPEOPLE = [
     ("demo_user_salesperson_li", "李娜", "li.na", "li.na@example.com"),
     ("demo_user_salesperson_chen", "陈伟", "chen.wei", "chen.wei@example.com"),
+]
+
+
+# the accounts of the points liability in the demo company
+DEMO_LIABILITY_ACCOUNTS = [
+    (
+        "loyalty_liability_account_id",
+        "219100",
+        "Loyalty points contract liability",
+        "liability_current",
+    ),
+    (
+        "loyalty_deferral_account_id",
+        "400900",
+        "Sales revenue deferred to loyalty points",
+        "income",
+    ),
+    ("loyalty_revenue_account_id", "400910", "Loyalty points revenue", "income"),
+    (
+        "loyalty_breakage_account_id",
+        "400920",
+        "Loyalty points breakage",
+        "income_other",
+    ),
+    ("loyalty_expense_account_id", "610900", "Loyalty marketing points", "expense"),
+    (
+        "loyalty_opening_account_id",
+        "301900",
+        "Retained earnings: loyalty points",
+        "equity",
+    ),
 ]
 
 
@@ -191,6 +224,8 @@ class DemoGenerator:
         if points_enabled:
             generator._demo_points_history(company, partners)
         generator._demo_campaigns(company, rng, products)
+        if "account.chart.template" in env and company.chart_template:
+            generator._demo_liability(company)
         _logger.info(
             "repeat_customer demo: %s customers and %s orders generated in %.1fs",
             len(customers),
@@ -538,10 +573,7 @@ class DemoGenerator:
             ],
             order="date_order, id",
         )
-        for start in range(0, len(orders), ORDER_BATCH_SIZE):
-            orders[start : start + ORDER_BATCH_SIZE]._loyalty_earn_points()
-            self.env.flush_all()
-            self.env.invalidate_all()
+        self._demo_points_months(company, orders)
         entries = self.env["customer.point.entry"]
         while entries._cron_release_points():
             pass
@@ -573,6 +605,68 @@ class DemoGenerator:
                 wizard.action_redeem()
                 redeemed += 1
         self._demo_rewards(company, memberships)
+
+    def _demo_points_months(self, company, orders):
+        """Replay the points month by month, so the ledger has a history:
+        the month's orders earn, then on the first of the next month the
+        points due are released and those past their validity expire, and
+        some members spend points during the month (in store, a line with
+        its reason)."""
+        rng = random.Random(7)
+        entries = self.env["customer.point.entry"]
+        today = company._loyalty_today()
+        by_month = {}
+        for order in orders:
+            by_month.setdefault(order.date_order.date().replace(day=1), []).append(
+                order.id
+            )
+        for month in sorted(by_month):
+            month_orders = orders.browse(by_month[month])
+            for start in range(0, len(month_orders), ORDER_BATCH_SIZE):
+                month_orders[start : start + ORDER_BATCH_SIZE]._loyalty_earn_points()
+            self.env.flush_all()
+            self.env.invalidate_all()
+            next_month = month + relativedelta(months=1)
+            if next_month > today:
+                break
+            while entries._release_batch(company, next_month, 5000):
+                pass
+            while entries._expire_batch(company, next_month, 5000):
+                pass
+            self._demo_spend_points(company, rng, next_month, today)
+
+    def _demo_spend_points(self, company, rng, month, today):
+        """A few members with points spend some of them during ``month``."""
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT id, points_balance FROM customer_membership
+                 WHERE company_id = %s AND points_balance >= 1000
+                 ORDER BY id
+                """,
+                company.id,
+            )
+        )
+        lines = []
+        last_day = min(month + relativedelta(months=1, days=-1), today)
+        for membership_id, balance in self.env.cr.fetchall():
+            if rng.random() >= 0.08:
+                continue
+            points = min(balance, rng.choice([500, 800, 1000, 1500, 2000]))
+            day = month + timedelta(days=rng.randint(0, (last_day - month).days))
+            lines.append(
+                {
+                    "membership_id": membership_id,
+                    "kind": "redeem",
+                    "points": -points,
+                    "date": day,
+                    "reason": "Points used in store",
+                }
+            )
+        if lines:
+            self.env["customer.point.entry"]._post(lines)
+        self.env.invalidate_all()
 
     def _demo_rewards(self, company, memberships):
         """Coupons: the tier welcome gifts owed, rewards redeemed by members
@@ -810,3 +904,64 @@ class DemoGenerator:
             while changes._cron_issue_tier_rewards():
                 pass
         deliveries_model._update_attribution(company, since=date.min)
+
+    # ------------------------------------------------------------------
+    # Accounting
+    # ------------------------------------------------------------------
+    def _demo_liability(self, company):
+        """Post the points liability: accounts of the points, a redemption
+        rate revised once, posting from the first day of the month five
+        months ago (the points outstanding before come in by an opening
+        entry), and the daily entries up to yesterday."""
+        accounts_model = self.env["account.account"].with_company(company)
+        accounts = {}
+        for field, code, name, account_type in DEMO_LIABILITY_ACCOUNTS:
+            accounts[field] = accounts_model.create(
+                {
+                    "code": code,
+                    "name": name,
+                    "account_type": account_type,
+                    "company_ids": [Command.set(company.ids)],
+                }
+            ).id
+        journal = self.env["account.journal"].search(
+            [("type", "=", "general"), ("company_id", "=", company.id)],
+            order="id",
+            limit=1,
+        )
+        today = company._loyalty_today()
+        start = (today - relativedelta(months=5)).replace(day=1)
+        rates = self.env["customer.redemption.rate"]
+        rates.create(
+            {
+                "company_id": company.id,
+                "date_from": today - relativedelta(years=2),
+                "rate": 0.6,
+                "note": "Industry benchmark at launch",
+            }
+        )
+        rates.create(
+            {
+                "company_id": company.id,
+                "date_from": start + relativedelta(months=2),
+                "rate": 0.7,
+                "note": "Revised on the first year's redemptions",
+            }
+        )
+        company.write(
+            {
+                **accounts,
+                "loyalty_liability_method": "deferred",
+                "loyalty_liability_journal_id": journal.id,
+                "loyalty_liability_start_date": start,
+                "loyalty_liability_enabled": True,
+            }
+        )
+        moves = self.env["customer.liability.move"]
+        while moves._cron_post_liability():
+            pass
+        # the demo's administrator is the accountant too: the journal items
+        # of entries are shown with Odoo's full accounting features
+        self.env.ref("base.user_admin").groups_id |= self.env.ref(
+            "account.group_account_user"
+        )

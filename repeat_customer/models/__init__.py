@@ -1,4 +1,5 @@
 from . import res_company
+from . import res_company_liability
 from . import res_config_settings
 from . import customer_job_mixin
 from . import customer_values_mixin
@@ -36,3 +37,7 @@ from . import customer_campaign
 from . import customer_campaign_delivery
 from . import customer_campaign_run
 from . import customer_campaign_result
+from . import customer_redemption_rate
+from . import customer_liability_move
+from . import customer_liability_move_valuation
+from . import customer_point_entry_liability

@@ -3,6 +3,21 @@ from odoo import api, fields, models
 # checked against each other: written to the company in one write, so that
 # raising both in one save is not refused half-way
 CHURN_FIELDS = ("loyalty_churn_medium_threshold", "loyalty_churn_high_threshold")
+# the settings of the points liability, checked together
+LIABILITY_FIELDS = (
+    "loyalty_liability_enabled",
+    "loyalty_liability_method",
+    "loyalty_liability_journal_id",
+    "loyalty_liability_account_id",
+    "loyalty_deferral_account_id",
+    "loyalty_revenue_account_id",
+    "loyalty_breakage_account_id",
+    "loyalty_expense_account_id",
+    "loyalty_opening_account_id",
+    "loyalty_liability_start_date",
+    "loyalty_redemption_rate",
+)
+TOGETHER_FIELDS = CHURN_FIELDS + LIABILITY_FIELDS
 
 
 class ResConfigSettings(models.TransientModel):
@@ -98,10 +113,47 @@ class ResConfigSettings(models.TransientModel):
         related="company_id.loyalty_tier_window_days", readonly=False
     )
 
+    loyalty_liability_enabled = fields.Boolean(
+        related="company_id.loyalty_liability_enabled", readonly=False
+    )
+    loyalty_liability_method = fields.Selection(
+        related="company_id.loyalty_liability_method", readonly=False
+    )
+    loyalty_liability_journal_id = fields.Many2one(
+        related="company_id.loyalty_liability_journal_id", readonly=False
+    )
+    loyalty_liability_account_id = fields.Many2one(
+        related="company_id.loyalty_liability_account_id", readonly=False
+    )
+    loyalty_deferral_account_id = fields.Many2one(
+        related="company_id.loyalty_deferral_account_id", readonly=False
+    )
+    loyalty_revenue_account_id = fields.Many2one(
+        related="company_id.loyalty_revenue_account_id", readonly=False
+    )
+    loyalty_breakage_account_id = fields.Many2one(
+        related="company_id.loyalty_breakage_account_id", readonly=False
+    )
+    loyalty_expense_account_id = fields.Many2one(
+        related="company_id.loyalty_expense_account_id", readonly=False
+    )
+    loyalty_opening_account_id = fields.Many2one(
+        related="company_id.loyalty_opening_account_id", readonly=False
+    )
+    loyalty_liability_start_date = fields.Date(
+        related="company_id.loyalty_liability_start_date", readonly=False
+    )
+    loyalty_liability_posted_date = fields.Date(
+        related="company_id.loyalty_liability_posted_date"
+    )
+    loyalty_redemption_rate = fields.Float(
+        related="company_id.loyalty_redemption_rate", readonly=False
+    )
+
     @api.model_create_multi
     def create(self, vals_list):
         churn_list = [
-            {fname: vals.pop(fname) for fname in CHURN_FIELDS if fname in vals}
+            {fname: vals.pop(fname) for fname in TOGETHER_FIELDS if fname in vals}
             for vals in vals_list
         ]
         settings = super().create(vals_list)
@@ -110,16 +162,23 @@ class ResConfigSettings(models.TransientModel):
         return settings
 
     def write(self, vals):
-        churn = {fname: vals.pop(fname) for fname in CHURN_FIELDS if fname in vals}
+        churn = {fname: vals.pop(fname) for fname in TOGETHER_FIELDS if fname in vals}
         result = super().write(vals)
         for record in self:
             record._write_churn_thresholds(churn)
         return result
 
     def _write_churn_thresholds(self, churn):
+        """Write the settings checked together (churn thresholds, the points
+        liability) in one write of the company."""
         company = self.company_id
-        changed = {
-            fname: value for fname, value in churn.items() if company[fname] != value
-        }
+        changed = {}
+        for fname, value in churn.items():
+            field = company._fields[fname]
+            new = field.convert_to_record(
+                field.convert_to_cache(value, company), company
+            )
+            if new != company[fname]:
+                changed[fname] = value
         if changed:
             company.write(changed)

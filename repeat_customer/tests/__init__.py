@@ -26,3 +26,4 @@ from . import test_today
 from . import test_tour
 from . import test_ui
 from . import test_campaigns
+from . import test_liability

@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from odoo.tests import tagged
 
 from .common import RepeatCustomerCase, coupon_program_vals
@@ -41,6 +43,9 @@ class TestDemoData(RepeatCustomerCase):
             ]
         )
         tiers[1:].write({"reward_id": gift.id})
+        self.env["account.chart.template"].try_loading(
+            "generic_coa", company=self.company, install_demo=False
+        )
         self.assertTrue(self.Membership._demo_generate(customer_count=520))
         memberships = self.Membership.search([("company_id", "=", self.company.id)])
         self.assertGreaterEqual(len(memberships), 500)
@@ -129,5 +134,31 @@ class TestDemoData(RepeatCustomerCase):
                 [("model", "=", "customer.campaign.delivery")]
             )
         )
+        # the points liability is posted: an opening entry, daily entries up
+        # to yesterday, a liability account that reconciles with the ledger
+        self.assertTrue(self.company.loyalty_liability_enabled)
+        liability_moves = self.env["customer.liability.move"].search(
+            [("company_id", "=", self.company.id)]
+        )
+        self.assertEqual(len(liability_moves.filtered("is_opening")), 1)
+        self.assertGreater(len(liability_moves), 30)
+        self.assertEqual(set(liability_moves.move_id.mapped("state")), {"posted"})
+        # members spent and lost points month after month, so revenue was
+        # recognised through the months posted
+        redeem_months = {e.date.replace(day=1) for e in entries if e.kind == "redeem"}
+        self.assertGreater(len(redeem_months), 12)
+        earning_days = liability_moves.filtered(
+            lambda m: m.revenue_amount > 1.0 and not m.is_opening
+        )
+        self.assertGreater(len(earning_days), 20)
+        self.assertIn("Revised", " ".join(filter(None, liability_moves.mapped("note"))))
+        yesterday = self.company._loyalty_today() - timedelta(days=1)
+        self.assertEqual(self.company.loyalty_liability_posted_date, yesterday)
+        report = self.env["customer.liability.report"].create(
+            {"company_id": self.company.id, "date": yesterday}
+        )
+        self.assertGreater(report.ledger_amount, 0)
+        self.assertEqual(report.difference_amount, 0.0)
+        self.assertEqual(report.unexplained_amount, 0.0)
         # a second call is a no-op: the demo exists
         self.assertFalse(self.Membership._demo_generate(customer_count=520))
