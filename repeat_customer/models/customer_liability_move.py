@@ -217,8 +217,9 @@ class CustomerLiabilityMove(models.Model):
 
     @api.model
     def _due_companies(self):
-        """Companies posting their liability with ledger days not posted up
-        to yesterday."""
+        """Companies posting their liability whose next ledger day to post
+        (the day after the last one posted; before any, the day before the
+        first day posted, for the opening entry) is yesterday or earlier."""
         companies = (
             self.env["res.company"]
             .sudo()
@@ -226,9 +227,8 @@ class CustomerLiabilityMove(models.Model):
         )
         return companies.filtered(
             lambda c: (
-                not c.loyalty_liability_posted_date
-                or c.loyalty_liability_posted_date
-                < c._loyalty_today() - timedelta(days=1)
+                c._loyalty_liability_next_day()
+                <= c._loyalty_today() - timedelta(days=1)
             )
         )
 
@@ -289,7 +289,10 @@ class CustomerLiabilityMove(models.Model):
         currency = company.currency_id
         records = self.browse()
         days = self._candidate_days(company, values, until)
-        for day in days[:max_days] if max_days else days:
+        if until < company._loyalty_liability_next_day():
+            return records
+        cut = bool(max_days) and len(days) > max_days
+        for day in days[:max_days] if cut else days:
             targets = self._rounded_targets(company, values, day)
             amounts = {
                 kind: currency.round(targets[kind] - posted[kind]) for kind in BUCKETS
@@ -305,6 +308,9 @@ class CustomerLiabilityMove(models.Model):
                 for kind, amount in amounts.items():
                     posted[kind] += amount
             company.loyalty_liability_posted_date = day
+        if not cut:
+            # every day up to ``until`` is posted, even without activity
+            company.loyalty_liability_posted_date = until
         return records
 
     @api.model

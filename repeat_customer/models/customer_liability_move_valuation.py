@@ -317,7 +317,7 @@ class CustomerLiabilityMove(models.Model):
         days = []
         opening_day = start - timedelta(days=1)
         first = self._first_day(company)
-        if not posted and first and first <= opening_day:
+        if not posted and first and first <= opening_day <= until:
             days.append(opening_day)
         after = max(posted or opening_day, opening_day)
         days += [v.day for v in values if after < v.day <= until]

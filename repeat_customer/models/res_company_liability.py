@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
@@ -173,6 +175,17 @@ class ResCompany(models.Model):
                             "rate": company.loyalty_redemption_rate,
                         }
                     )
+
+    def _loyalty_liability_next_day(self):
+        """The next ledger day the daily job posts: the day after the last
+        one posted; before any, the day before the first day posted (the
+        opening entry's)."""
+        self.ensure_one()
+        posted = self.loyalty_liability_posted_date
+        if posted:
+            return posted + timedelta(days=1)
+        start = self.loyalty_liability_start_date or self._loyalty_today()
+        return start - timedelta(days=1)
 
     def _loyalty_rate_record(self, day):
         self.ensure_one()

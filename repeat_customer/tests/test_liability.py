@@ -407,6 +407,23 @@ class TestPosting(LiabilityCase):
         self.assertEqual(self.Move.search_count([]), 1)
         self.assertEqual(self.company.loyalty_liability_posted_date, date(2025, 1, 31))
 
+    def test_posting_that_starts_later_waits(self):
+        """Posting enabled from tomorrow: nothing is due today; from today
+        on a company without history: yesterday is posted, nothing more is
+        due, and the job does not run again and again."""
+        with freeze_time("2025-03-10"):
+            self._enable(date(2025, 3, 11))
+            self.assertFalse(self.Move._due_companies() & self.company)
+            self.assertFalse(self.Move._cron_post_liability())
+            self.company.loyalty_liability_start_date = date(2025, 3, 10)
+            self.assertTrue(self.Move._due_companies() & self.company)
+            self.Move._cron_post_liability()
+            self.assertEqual(
+                self.company.loyalty_liability_posted_date, date(2025, 3, 9)
+            )
+            self.assertFalse(self.Move._due_companies() & self.company)
+        self.assertFalse(self.Move.search([]))
+
     def test_crash_leaves_no_half_entry(self):
         self._enable(date(2025, 1, 1))
         with freeze_time("2025-01-10"):
