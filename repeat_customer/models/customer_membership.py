@@ -136,6 +136,22 @@ class CustomerMembership(models.Model):
         digits=(16, 1),
         help="Purchases the BG/NBD model expects in the next 90 days.",
     )
+    expected_order_value = fields.Monetary(
+        string="Expected Order Value",
+        readonly=True,
+        help="The average value of the member's future orders by the "
+        "Gamma-Gamma spend model fitted on the company's members: their own "
+        "average basket, pulled towards the company's the fewer orders they "
+        "have.",
+    )
+    clv = fields.Monetary(
+        string="Predicted Lifetime Value",
+        readonly=True,
+        aggregator="sum",
+        help="The discounted value of the orders the member is expected to "
+        "place over the company's lifetime value horizon: purchases expected "
+        "by the churn model times the expected order value.",
+    )
     churn_risk = fields.Selection(
         selection=[("low", "Low"), ("medium", "Medium"), ("high", "High")],
         string="Churn Risk",

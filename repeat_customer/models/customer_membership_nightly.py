@@ -45,7 +45,8 @@ class CustomerMembership(models.Model):
         if there is none)."""
         cutpoints = self._compute_rfm_cutpoints(company)
         params = company.loyalty_bgnbd_params
-        if refit or not params:
+        if refit or not params or not company.loyalty_gamma_gamma_params:
+            # the spend model is fitted with the churn model
             params = self._fit_churn_model(company)
         company.sudo().write(
             {

@@ -120,15 +120,19 @@ class CustomerMembership(models.Model):
         # churn figures of everyone, or of ``churn_ids`` only (the others
         # keep theirs)
         churn_of = ids if churn_ids is None else [i for i in ids if i in churn_ids]
-        fit_ids, churn, expected = self._churn_figures(company, churn_of, params)
+        fit_ids, churn, expected, order_value, clv = self._churn_figures(
+            company, churn_of, params
+        )
         scores = self._scores_sql(company, cutpoints)
         self.env.cr.execute(
             SQL(
                 """
                 WITH churn AS (
                     SELECT * FROM unnest(%(fit_ids)s::int[], %(churn)s::numeric[],
-                                         %(expected)s::numeric[])
-                           AS c(id, probability, expected)
+                                         %(expected)s::numeric[],
+                                         %(order_value)s::numeric[],
+                                         %(clv)s::numeric[])
+                           AS c(id, probability, expected, order_value, clv)
                 ),
                 scored AS (
                     SELECT m.id, m.order_count, %(scores)s,
@@ -139,7 +143,15 @@ class CustomerMembership(models.Model):
                            CASE WHEN %(partial)s
                                      AND NOT m.id = ANY(%(recomputed)s::int[])
                                 THEN m.expected_purchases_90d
-                                ELSE churn.expected END AS expected
+                                ELSE churn.expected END AS expected,
+                           CASE WHEN %(partial)s
+                                     AND NOT m.id = ANY(%(recomputed)s::int[])
+                                THEN m.expected_order_value
+                                ELSE churn.order_value END AS order_value,
+                           CASE WHEN %(partial)s
+                                     AND NOT m.id = ANY(%(recomputed)s::int[])
+                                THEN m.clv
+                                ELSE churn.clv END AS clv
                       FROM customer_membership m
                       LEFT JOIN churn ON churn.id = m.id
                      WHERE m.id = ANY(%(ids)s::int[]) AND m.company_id = %(company)s
@@ -155,6 +167,8 @@ class CustomerMembership(models.Model):
                            END AS segment_id,
                            probability,
                            expected,
+                           order_value,
+                           clv,
                            -- tools.scoring.churn_risk
                            CASE WHEN probability IS NULL THEN NULL
                                 WHEN probability >= %(high)s THEN 'high'
@@ -175,6 +189,8 @@ class CustomerMembership(models.Model):
                        segment_id = new.segment_id,
                        churn_probability = new.probability,
                        expected_purchases_90d = new.expected,
+                       expected_order_value = new.order_value,
+                       clv = new.clv,
                        churn_risk = new.risk,
                        -- the day the risk moved from a known level
                        churn_risk_date = CASE
@@ -187,10 +203,11 @@ class CustomerMembership(models.Model):
                  WHERE m.id = new.id
                    AND (m.rfm_recency_score, m.rfm_frequency_score,
                         m.rfm_monetary_score, m.segment_id, m.churn_probability,
-                        m.expected_purchases_90d, m.churn_risk)
+                        m.expected_purchases_90d, m.expected_order_value, m.clv,
+                        m.churn_risk)
                        IS DISTINCT FROM
                        (new.r, new.f, new.mo, new.segment_id, new.probability,
-                        new.expected, new.risk)
+                        new.expected, new.order_value, new.clv, new.risk)
              RETURNING m.id, old.segment_id, m.segment_id,
                        (old.rfm_score, old.segment_id, old.churn_risk)
                        IS DISTINCT FROM (m.rfm_score, m.segment_id, m.churn_risk)
@@ -198,6 +215,8 @@ class CustomerMembership(models.Model):
                 fit_ids=pg_array(fit_ids),
                 churn=pg_array(churn),
                 expected=pg_array(expected),
+                order_value=pg_array(order_value),
+                clv=pg_array(clv),
                 partial=churn_ids is not None,
                 recomputed=pg_array(churn_of),
                 scores=scores,
@@ -221,15 +240,17 @@ class CustomerMembership(models.Model):
 
     @api.model
     def _churn_figures(self, company, ids, params):
-        """(ids, churn probabilities, expected purchases) of the members of
-        ``ids`` who have churn inputs, under the fitted ``params``."""
+        """(ids, churn probabilities, expected purchases, expected order
+        values, lifetime values) of the members of ``ids`` who have churn
+        inputs, under the fitted ``params`` and the company's spend model
+        (no values without one)."""
         if not params:
-            return [], [], []
-        fit_ids, frequency, recency, age = self._churn_inputs(
-            company, SQL("id = ANY(%s::int[])", pg_array(ids))
+            return [], [], [], [], []
+        fit_ids, frequency, recency, age, value = self._churn_inputs(
+            company, SQL("id = ANY(%s::int[])", pg_array(ids)), with_value=True
         )
         if not fit_ids:
-            return [], [], []
+            return [], [], [], [], []
         churn, expected = scoring.churn_figures(
             params,
             frequency,
@@ -238,7 +259,22 @@ class CustomerMembership(models.Model):
             CHURN_HORIZON_DAYS / DAYS_PER_PERIOD,
             digits=(CHURN_DIGITS, EXPECTED_DIGITS),
         )
-        return fit_ids, churn, expected
+        spend = company.loyalty_gamma_gamma_params
+        if spend:
+            order_value, clv = scoring.value_figures(
+                params,
+                spend,
+                frequency,
+                recency,
+                age,
+                value,
+                company.loyalty_clv_months,
+                company.loyalty_clv_discount_rate / 100.0,
+                DAYS_PER_PERIOD,
+            )
+        else:
+            order_value = clv = [None] * len(fit_ids)
+        return fit_ids, churn, expected, order_value, clv
 
     @api.model
     def _scores_sql(self, company, cutpoints):

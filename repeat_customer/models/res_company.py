@@ -30,6 +30,8 @@ SETTING_BOUNDS = {
     "loyalty_campaign_cap_days": (1, 366),
     "loyalty_quiet_hours_start": (0, 24),
     "loyalty_quiet_hours_end": (0, 24),
+    "loyalty_clv_months": (1, 120),
+    "loyalty_clv_discount_rate": (0, 100),
 }
 # an RFM or tier threshold (days, orders, points or an amount) is at most this
 MAX_THRESHOLD = 1e12
@@ -144,6 +146,23 @@ class ResCompany(models.Model):
         string="BG/NBD Parameters",
         readonly=True,
         help="The churn model fitted by the last computation (r, alpha, a, b).",
+    )
+    loyalty_gamma_gamma_params = fields.Json(
+        string="Gamma-Gamma Parameters",
+        readonly=True,
+        help="The spend model fitted by the last computation (p, q, v).",
+    )
+    loyalty_clv_months = fields.Integer(
+        string="Lifetime Value Horizon (months)",
+        default=12,
+        help="The predicted lifetime value counts the purchases expected over "
+        "this many months.",
+    )
+    loyalty_clv_discount_rate = fields.Float(
+        string="Yearly Discount Rate (%)",
+        default=10.0,
+        help="Future purchases are discounted at this yearly rate in the "
+        "predicted lifetime value.",
     )
     loyalty_last_compute_date = fields.Datetime(
         string="Last Customer Computation", readonly=True

@@ -113,6 +113,12 @@ class ResConfigSettings(models.TransientModel):
         related="company_id.loyalty_tier_window_days", readonly=False
     )
 
+    loyalty_clv_months = fields.Integer(
+        related="company_id.loyalty_clv_months", readonly=False
+    )
+    loyalty_clv_discount_rate = fields.Float(
+        related="company_id.loyalty_clv_discount_rate", readonly=False
+    )
     loyalty_liability_enabled = fields.Boolean(
         related="company_id.loyalty_liability_enabled", readonly=False
     )

@@ -27,3 +27,4 @@ from . import test_tour
 from . import test_ui
 from . import test_campaigns
 from . import test_liability
+from . import test_clv

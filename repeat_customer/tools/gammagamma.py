@@ -28,7 +28,10 @@ __all__ = [
 ]
 
 _LOG_BOUND = 25.0
-_GRADIENT_TOLERANCE = 1e-6
+# largest gradient component (of the mean negative log-likelihood per
+# customer, w.r.t. the log-parameters) accepted at a stop: small data sets
+# have their optimum on a ridge (p large, v small, p v finite)
+_GRADIENT_TOLERANCE = 1e-4
 
 
 class GammaGammaParams(typing.NamedTuple):
@@ -52,9 +55,10 @@ def _validate(frequency, monetary):
     return x, m
 
 
-def _terms(theta, x, m):
-    """Mean negative log-likelihood per customer and its gradient with
-    respect to the log-parameters ``theta``."""
+def _terms(theta, x, m, penalizer=0.0):
+    """Mean negative log-likelihood per customer (plus ``penalizer`` times
+    the squared log-parameters) and its gradient with respect to the
+    log-parameters ``theta``."""
     p, q, v = np.exp(theta)
     px = p * x
     xm_v = x * m + v
@@ -73,7 +77,8 @@ def _terms(theta, x, m):
     d_v = q / v - (px + q) / xm_v
     n = len(x)
     gradient = -np.array([p * d_p.sum(), q * d_q.sum(), v * d_v.sum()]) / n
-    return -loglik.sum() / n, gradient
+    gradient = gradient + 2.0 * penalizer * theta
+    return -loglik.sum() / n + penalizer * float(theta @ theta), gradient
 
 
 def log_likelihood(params, frequency, monetary):
@@ -84,16 +89,22 @@ def log_likelihood(params, frequency, monetary):
     return -value * int(keep.sum())
 
 
-def fit(frequency, monetary):
+def fit(frequency, monetary, penalizer=0.0):
     """Maximum-likelihood estimate of ``(p, q, v)``.
 
     Only customers with a repeat purchase and a positive average value
     count (the model is about repeat spend). The optimiser (L-BFGS-B with
     the analytic gradient) works on log-parameters, with the values rescaled
     by their mean so that ``v`` is dimensionless; ``v`` is returned in the
-    unit of ``monetary``. Raises ``ValueError`` when fewer than two such
-    customers exist or no finite optimum is found.
+    unit of ``monetary``. ``penalizer`` (``>= 0``) adds
+    ``penalizer * sum(log(params) ** 2)`` (``v`` relative to the mean value)
+    to the mean negative log-likelihood: small data sets, whose optimum lies
+    on a ridge (``p`` without bound, ``p v`` finite), then have one. Raises
+    ``ValueError`` when fewer than two such customers exist or no finite
+    optimum is found.
     """
+    if not (np.isfinite(penalizer) and penalizer >= 0):
+        raise ValueError("penalizer must be a finite non-negative number")
     x, m = _validate(frequency, monetary)
     keep = (x > 0) & (m > 0)
     x, m = x[keep], m[keep]
@@ -109,7 +120,7 @@ def fit(frequency, monetary):
         result = optimize.minimize(
             _terms,
             np.log(start),
-            args=(x, m),
+            args=(x, m, penalizer),
             jac=True,
             method="L-BFGS-B",
             bounds=[(-_LOG_BOUND, _LOG_BOUND)] * 3,
@@ -117,7 +128,9 @@ def fit(frequency, monetary):
         )
         if np.isfinite(result.fun) and (best is None or result.fun < best.fun):
             best = result
-    if best is None or np.max(np.abs(best.jac)) > _GRADIENT_TOLERANCE:
+    if best is None or not (
+        best.success or np.max(np.abs(best.jac)) <= _GRADIENT_TOLERANCE
+    ):
         raise ValueError("the Gamma-Gamma fit did not converge")
     p, q, v = np.exp(best.x)
     return GammaGammaParams(float(p), float(q), float(v * scale))

@@ -6,7 +6,7 @@ the tests check that both give the same scores, segments and risks.
 
 import numpy as np
 
-from . import bgnbd
+from . import bgnbd, gammagamma
 
 SCORES = range(1, 6)
 
@@ -72,3 +72,43 @@ def churn_figures(params, frequency, recency, age, horizon, digits=(2, 1)):
         np.round(1.0 - alive, digits[0]).tolist(),
         np.round(expected, digits[1]).tolist(),
     )
+
+
+# a month in days, for the lifetime value's periods
+DAYS_PER_MONTH = 365.25 / 12
+
+
+def value_figures(
+    bgnbd_params,
+    gamma_gamma_params,
+    frequency,
+    recency,
+    age,
+    average_value,
+    months,
+    yearly_discount,
+    days_per_period,
+):
+    """The expected order value and the predicted lifetime value of each
+    customer, rounded to the cent (two lists).
+
+    1. The expected order value is the Gamma-Gamma conditional expectation
+       (``tools.gammagamma.conditional_expected_value``) of the customer's
+       repeat purchases (``frequency``) and average order value.
+    2. The lifetime value sums, over ``months`` months, the purchases the
+       BG/NBD model expects in each month times the expected order value,
+       discounted at ``yearly_discount`` (a share: 0.1 for 10 %) turned into
+       a monthly rate; the models' time unit is ``days_per_period`` days.
+    """
+    model = bgnbd.BgNbdParams(**bgnbd_params)
+    spend = gammagamma.GammaGammaParams(**gamma_gamma_params)
+    value = gammagamma.conditional_expected_value(spend, frequency, average_value)
+    monthly = (1.0 + yearly_discount) ** (1.0 / 12.0) - 1.0
+    clv = gammagamma.customer_lifetime_value(
+        lambda t: bgnbd.expected_purchases(model, t, frequency, recency, age),
+        value,
+        months,
+        DAYS_PER_MONTH / days_per_period,
+        monthly,
+    )
+    return np.round(value, 2).tolist(), np.round(clv, 2).tolist()

@@ -1,0 +1,178 @@
+"""Predicted customer lifetime value: the Gamma-Gamma spend model, its
+reference fit, the discounting, and the figures of the members."""
+
+import csv
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+
+from odoo.exceptions import ValidationError
+from odoo.tests import TransactionCase, tagged
+
+from ..models.customer_membership_churn import DAYS_PER_PERIOD
+from ..tools import bgnbd, gammagamma
+from ..tools.scoring import DAYS_PER_MONTH
+from .common import RepeatCustomerCase
+
+
+def _cdnow_with_values():
+    """The CDNOW sample with the average value of each customer's repeat
+    purchases (``zbar``), shipped with ``lifetimes`` (read as data only)."""
+    spec = importlib.util.find_spec("lifetimes")
+    if spec is None or not spec.submodule_search_locations:
+        raise AssertionError("the 'lifetimes' package (requirements-test.txt)")
+    path = Path(spec.submodule_search_locations[0], "datasets")
+    with open(
+        path / "cdnow_customers_summary_with_transactions.csv", newline=""
+    ) as handle:
+        rows = list(csv.DictReader(handle))
+    return (
+        np.array([float(r["x"]) for r in rows]),
+        np.array([float(r["zbar"]) for r in rows]),
+    )
+
+
+@tagged("post_install", "-at_install")
+class TestGammaGamma(TransactionCase):
+    def test_cdnow_reference_fit(self):
+        """Fader, Hardie & Lee, "RFM and CLV" (2005): p = 6.25, q = 3.74,
+        v = 15.44 on the 946 CDNOW customers with a repeat purchase."""
+        frequency, value = _cdnow_with_values()
+        self.assertEqual(int((frequency > 0).sum()), 946)
+        params = gammagamma.fit(frequency, value)
+        for name, published in {"p": 6.25, "q": 3.74, "v": 15.44}.items():
+            got = getattr(params, name)
+            self.assertLess(
+                abs(got - published) / published,
+                0.01,
+                f"{name}={got} vs published {published}",
+            )
+        # the paper's mean spend of the population: p v / (q - 1) = 35.17
+        population = gammagamma.conditional_expected_value(params, [0], [0])[0]
+        self.assertAlmostEqual(population, 6.25 * 15.44 / 2.74, delta=0.2)
+
+    def test_expected_value_by_hand(self):
+        params = gammagamma.GammaGammaParams(2.0, 3.0, 10.0)
+        # 2 x (10 + 4 x 20) / (2 x 4 + 3 - 1) = 180 / 10
+        got = gammagamma.conditional_expected_value(params, [4, 0], [20.0, 50.0])
+        self.assertAlmostEqual(got[0], 18.0)
+        # no repeat purchase: the population mean, 2 x 10 / 2
+        self.assertAlmostEqual(got[1], 10.0)
+
+    def test_discounting_by_hand(self):
+        # two purchases a period, worth 10 each, 10 % a period, 3 periods
+        value = gammagamma.customer_lifetime_value(
+            lambda t: np.array([2.0 * t]), np.array([10.0]), 3, 1.0, 0.1
+        )
+        self.assertAlmostEqual(value[0], 20 / 1.1 + 20 / 1.21 + 20 / 1.331)
+
+    def test_bad_inputs(self):
+        with self.assertRaises(ValueError):
+            gammagamma.fit([1], [10.0])
+        with self.assertRaises(ValueError):
+            gammagamma.fit([1, 2], [10.0, -1.0])
+        with self.assertRaises(ValueError):
+            gammagamma.fit([1, 2], [10.0])
+        with self.assertRaises(ValueError):
+            gammagamma.fit([1, float("nan")], [10.0, 12.0])
+        with self.assertRaises(ValueError):
+            gammagamma.fit([1, 2], [10.0, 12.0], penalizer=-1)
+        with self.assertRaises(ValueError):
+            gammagamma.conditional_expected_value(
+                gammagamma.GammaGammaParams(1.0, 1.0, 1.0), [1], [1.0]
+            )
+        with self.assertRaises(ValueError):
+            gammagamma.customer_lifetime_value(
+                lambda t: np.zeros(1), np.ones(1), 3, 0.0, 0.1
+            )
+
+
+@tagged("post_install", "-at_install")
+class TestMemberLifetimeValue(RepeatCustomerCase):
+    def test_members_get_their_value(self):
+        rng = np.random.default_rng(5)
+
+        def buyer(name, basket, days_ago):
+            partner = self._partner(name)
+            for day in days_ago:
+                amount = round(float(basket * rng.uniform(0.5, 1.5)), 2)
+                self._order(partner, amount, days_ago=day)
+            return partner
+
+        # regulars buying weekly, customers who stopped long ago, occasional
+        # buyers and a one-off buyer, each with a basket of their own
+        regulars = [
+            buyer(f"Regular {i}", 20.0 + 10.0 * i, [7 * w + i for w in range(10)])
+            for i in range(8)
+        ]
+        lapsed = [
+            buyer(
+                f"Lapsed {i}",
+                25.0 + 10.0 * (i % 4),
+                [300 + 7 * w + i for w in range(10)],
+            )
+            for i in range(6)
+        ]
+        occasional = [
+            buyer(
+                f"Occasional {i}",
+                30.0 + 15.0 * (i % 3),
+                [10 + i + 30 * w for w in range(2 + i % 4)],
+            )
+            for i in range(8)
+        ]
+        one_off = buyer("One-off", 40.0, [30])
+        partners = [*regulars, *occasional, *lapsed]
+        self.company.write({"loyalty_clv_months": 6, "loyalty_clv_discount_rate": 12})
+        self._compute()
+
+        spend = self.company.loyalty_gamma_gamma_params
+        self.assertEqual(set(spend), {"p", "q", "v"})
+        churn = self.company.loyalty_bgnbd_params
+        today = self.company._loyalty_today()
+        for partner in [regulars[0], regulars[7], occasional[3], lapsed[0], one_off]:
+            member = self._membership(partner)
+            with self.subTest(member=partner.name):
+                x = member.purchase_day_count - 1
+                m = member.average_order_value
+                p, q, v = spend["p"], spend["q"], spend["v"]
+                expected_value = p * (v + x * m) / (p * x + q - 1)
+                self.assertAlmostEqual(
+                    member.expected_order_value, expected_value, places=2
+                )
+                # six months of expected purchases, discounted monthly
+                model = bgnbd.BgNbdParams(**churn)
+                age = (today - member.first_order_date).days / DAYS_PER_PERIOD
+                recency = (
+                    member.last_order_date - member.first_order_date
+                ).days / DAYS_PER_PERIOD
+                monthly = 1.12 ** (1 / 12) - 1
+                month = DAYS_PER_MONTH / DAYS_PER_PERIOD
+                total, before = 0.0, 0.0
+                for i in range(1, 7):
+                    upto = bgnbd.expected_purchases(
+                        model, i * month, [x], [recency], [age]
+                    )[0]
+                    total += expected_value * (upto - before) / (1 + monthly) ** i
+                    before = upto
+                self.assertAlmostEqual(member.clv, total, places=2)
+        # a regular is worth more than a one-off buyer, who is worth more
+        # than a customer who stopped buying
+        self.assertGreater(
+            self._membership(regulars[7]).clv, self._membership(one_off).clv
+        )
+        self.assertGreater(
+            self._membership(one_off).clv, self._membership(lapsed[0]).clv
+        )
+        self.assertEqual(len(partners), 22)
+
+    def test_settings_bounds(self):
+        for vals in (
+            {"loyalty_clv_months": 0},
+            {"loyalty_clv_months": 500},
+            {"loyalty_clv_discount_rate": -1},
+            {"loyalty_clv_discount_rate": 150},
+        ):
+            with self.subTest(vals=vals), self.assertRaises(ValidationError):
+                self.company.write(vals)
