@@ -48,6 +48,7 @@
         "views/customer_segment_views.xml",
         "views/customer_rfm_snapshot_views.xml",
         "views/customer_segment_size_views.xml",
+        "views/customer_cohort_views.xml",
         "views/res_partner_views.xml",
         "views/res_config_settings_views.xml",
         "views/menus.xml",

@@ -41,3 +41,4 @@ from . import customer_redemption_rate
 from . import customer_liability_move
 from . import customer_liability_move_valuation
 from . import customer_point_entry_liability
+from . import customer_cohort

@@ -28,3 +28,4 @@ from . import test_ui
 from . import test_campaigns
 from . import test_liability
 from . import test_clv
+from . import test_cohorts
