@@ -33,6 +33,15 @@ def add_odoo_arguments(parser, repo_dir):
     )
 
 
+def timed(figures, name, func):
+    """Run ``func()``, store its wall time in ``figures[name]``, return its
+    result."""
+    started = time.perf_counter()
+    result = func()
+    figures[name] = time.perf_counter() - started
+    return result
+
+
 def rss_mb():
     """Peak resident memory of this process so far, in MB (Linux: KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0

@@ -27,9 +27,8 @@ import argparse
 import json
 import os
 import sys
-import time
 
-from _common import OdooBench, add_odoo_arguments, rss_mb
+from _common import OdooBench, add_odoo_arguments, rss_mb, timed
 
 REPO_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TRIGGERS = [
@@ -57,13 +56,6 @@ def parse_args(argv=None):
     )
     add_odoo_arguments(parser, REPO_DIR)
     return parser.parse_args(argv)
-
-
-def timed(figures, name, func):
-    started = time.perf_counter()
-    result = func()
-    figures[name] = time.perf_counter() - started
-    return result
 
 
 def campaign_vals(env, company, template, trigger, extra):

@@ -24,9 +24,8 @@ import importlib
 import json
 import os
 import sys
-import time
 
-from _common import OdooBench, add_odoo_arguments, rss_mb
+from _common import OdooBench, add_odoo_arguments, rss_mb, timed
 
 from odoo import Command
 
@@ -41,13 +40,6 @@ def parse_args(argv=None):
     )
     add_odoo_arguments(parser, REPO_DIR)
     return parser.parse_args(argv)
-
-
-def timed(figures, name, func):
-    started = time.perf_counter()
-    result = func()
-    figures[name] = time.perf_counter() - started
-    return result
 
 
 def run_to_end(method):

@@ -26,10 +26,9 @@ import argparse
 import io
 import json
 import os
-import time
 from datetime import timedelta
 
-from _common import OdooBench, add_odoo_arguments, rss_mb
+from _common import OdooBench, add_odoo_arguments, rss_mb, timed
 
 from odoo import Command
 
@@ -58,13 +57,6 @@ def parse_args(argv=None):
     )
     add_odoo_arguments(parser, REPO_DIR)
     return parser.parse_args(argv)
-
-
-def timed(figures, name, func):
-    started = time.perf_counter()
-    result = func()
-    figures[name] = time.perf_counter() - started
-    return result
 
 
 def enable(env, company, start):

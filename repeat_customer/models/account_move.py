@@ -21,8 +21,20 @@ class AccountMove(models.Model):
     )
 
     def _compute_loyalty_entry_count(self):
+        # sudo: the count of the ledger lines an entry sums, shown on it
+        counts = dict(
+            self.env["customer.point.entry"]
+            .sudo()
+            ._read_group(
+                [("liability_move_id", "in", self.loyalty_liability_move_id.ids)],
+                ["liability_move_id"],
+                ["__count"],
+            )
+        )
         for move in self:
-            move.loyalty_entry_count = move.loyalty_liability_move_id.sudo().entry_count
+            move.loyalty_entry_count = counts.get(
+                move.loyalty_liability_move_id.sudo(), 0
+            )
 
     def _post(self, soft=True):
         posted = super()._post(soft=soft)

@@ -624,6 +624,40 @@ class TestLiabilityCompaniesAndAccountants(LiabilityCase):
             }
         )
 
+    def test_salesperson_sees_no_liability(self):
+        """A salesperson (Loyalty user, no accounting group) reads none of the
+        liability and cannot post or reconcile it."""
+        self._enable(date(2025, 1, 1))
+        with freeze_time("2025-01-10"):
+            self._sell(self.lin, 1000)
+        self._post_until(date(2025, 1, 31))
+        salesman = self.env["res.users"].create(
+            {
+                "name": "Points Salesman",
+                "login": "points_salesman",
+                "company_id": self.company.id,
+                "company_ids": [Command.set(self.company.ids)],
+                "groups_id": [
+                    Command.set([self.env.ref("sales_team.group_sale_salesman").id])
+                ],
+            }
+        )
+        env = self.env(user=salesman)
+        with self.assertRaises(AccessError):
+            env["customer.liability.move"].search([])
+        with self.assertRaises(AccessError):
+            env["customer.liability.report"].create({"date": date(2025, 1, 31)})
+        with self.assertRaises(AccessError):
+            env["customer.redemption.rate"].create(
+                {"date_from": date(2025, 6, 1), "rate": 0.9}
+            )
+        with self.assertRaises(UserError):
+            env["customer.liability.move"].create(
+                {"company_id": self.company.id, "date": date(2025, 2, 1)}
+            )
+        move = self.Move.search([]).move_id
+        self.assertEqual(move.loyalty_entry_count, 1)
+
     def test_companies_are_posted_apart(self):
         self._enable(date(2025, 1, 1))
         self._enable(date(2025, 1, 1), rate=0.8, company=self.company2)
