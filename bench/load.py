@@ -469,6 +469,9 @@ class Server:
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.STDOUT,
+            # its own process group: stop() ends the workers a killed master
+            # or a worker past its graceful shutdown would leave behind
+            start_new_session=True,
         )
         threading.Thread(target=self._tail, daemon=True).start()
         deadline = time.time() + 120
@@ -493,8 +496,39 @@ class Server:
                 self.proc.wait(30)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
-        time.sleep(0.5)
+        if self.proc:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self._wait_sessions_closed()
         self._stop.set()
+
+    def _wait_sessions_closed(self, timeout=15):
+        """Wait until no server connection to the database is left.
+
+        PostgreSQL ends a killed process's backends when it notices the
+        closed socket; a database dropped right after the run must not meet
+        them.
+        """
+        deadline = time.time() + timeout
+        with pg("postgres") as conn, conn.cursor() as cr:
+            while True:
+                cr.execute(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE datname = %s AND pid <> pg_backend_pid()",
+                    [self.args.db],
+                )
+                if not cr.fetchone()[0]:
+                    return
+                if time.time() > deadline:
+                    cr.execute(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                        " WHERE datname = %s AND pid <> pg_backend_pid()",
+                        [self.args.db],
+                    )
+                    return
+                time.sleep(0.2)
 
     def workers(self, kind):
         """Pids of the master's workers of ``kind`` (WorkerHTTP, WorkerCron)."""

@@ -45,3 +45,16 @@ def move_legacy_birthdays(cr):
     cr.execute("ALTER TABLE res_partner DROP COLUMN birth_date")
     _logger.info("repeat_customer: %s birthdays moved to birthdate_date", moved)
     return moved
+
+
+def fill_activity(env):
+    """Write every member's monthly activity, a batch of members at a time
+    (the retention rates, cohorts and overview read it)."""
+    memberships = env["customer.membership"]
+    activity = env["customer.activity.month"]
+    batch_size = memberships._batch_size()
+    for company in env["res.company"].search([]):
+        last_id = 0
+        while ids := memberships._next_batch(company, last_id, batch_size):
+            activity._update_activity(company, ids)
+            last_id = ids[-1]

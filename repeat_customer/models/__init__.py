@@ -11,6 +11,7 @@ from . import customer_membership_churn
 from . import customer_membership_rfm
 from . import customer_membership_nightly
 from . import customer_membership_merge
+from . import customer_membership_demographics
 from . import customer_rfm_snapshot
 from . import customer_segment_size
 from . import res_partner
@@ -41,4 +42,5 @@ from . import customer_redemption_rate
 from . import customer_liability_move
 from . import customer_liability_move_valuation
 from . import customer_point_entry_liability
+from . import customer_activity_month
 from . import customer_cohort

@@ -6,8 +6,10 @@ class CustomerCohort(models.Model):
     """Cohort retention: one row per member and month in which they bought,
     counted from the month of their first order (their cohort).
 
-    Months are the company's, in its time zone; purchases are confirmed
-    sales orders (cancelled ones never count), in company currency. Each row
+    Months are the company's, in its time zone; purchases are those the
+    company's statistics count (confirmed orders or posted invoices; a
+    cancelled order never counts), in company currency, as kept in the
+    monthly activity (``customer.activity.month``). Each row
     carries its member's share of the cohort, so that in a pivot of cohorts
     by months since the first order the *count* is the members who bought,
     the sum of *Share of Cohort* the share of the cohort they are, and the
@@ -62,58 +64,24 @@ class CustomerCohort(models.Model):
             SQL(
                 """
                 CREATE VIEW %(view)s AS
-                WITH orders AS (
-                    SELECT m.id AS membership_id, m.company_id, m.user_id,
-                           date_trunc('month', (so.date_order AT TIME ZONE 'UTC')
-                                      AT TIME ZONE COALESCE(cp.tz, 'UTC'))::date
-                               AS month,
-                           so.amount_untaxed / NULLIF(so.currency_rate, 0)
-                               AS revenue
-                      FROM sale_order so
-                      JOIN res_partner p ON p.id = so.partner_id
-                      JOIN customer_membership m
-                        ON m.partner_id = p.commercial_partner_id
-                       AND m.company_id = so.company_id
-                      JOIN res_company c ON c.id = so.company_id
-                      JOIN res_partner cp ON cp.id = c.partner_id
-                     WHERE so.state = 'sale'
-                ),
-                monthly AS (
-                    SELECT membership_id, company_id, user_id, month,
-                           sum(revenue) AS revenue
-                      FROM orders
-                     GROUP BY membership_id, company_id, user_id, month
-                ),
-                member_cohort AS (
-                    SELECT membership_id, company_id, min(month) AS cohort_month
-                      FROM monthly
-                     GROUP BY membership_id, company_id
-                ),
-                sizes AS (
+                WITH sizes AS (
                     SELECT company_id, cohort_month, count(*) AS cohort_size
-                      FROM member_cohort
+                      FROM customer_activity_month
+                     WHERE new_count = 1
                      GROUP BY company_id, cohort_month
                 )
-                SELECT mo.membership_id * 1200
-                           + ((extract(year FROM mo.month)
-                               - extract(year FROM mc.cohort_month)) * 12
-                              + extract(month FROM mo.month)
-                              - extract(month FROM mc.cohort_month))::int AS id,
-                       mo.membership_id, mo.company_id, mo.user_id,
-                       mc.cohort_month, mo.month,
-                       ((extract(year FROM mo.month)
-                         - extract(year FROM mc.cohort_month)) * 12
-                        + extract(month FROM mo.month)
-                        - extract(month FROM mc.cohort_month))::int AS months_since,
+                SELECT a.id, a.membership_id, a.company_id, m.user_id,
+                       a.cohort_month, a.month, a.months_since,
                        s.cohort_size,
                        100.0 / s.cohort_size AS retention,
-                       mo.revenue,
-                       mo.revenue / s.cohort_size AS revenue_per_member
-                  FROM monthly mo
-                  JOIN member_cohort mc ON mc.membership_id = mo.membership_id
+                       a.revenue,
+                       a.revenue / s.cohort_size AS revenue_per_member
+                  FROM customer_activity_month a
+                  JOIN customer_membership m ON m.id = a.membership_id
                   JOIN sizes s
-                    ON s.company_id = mc.company_id
-                   AND s.cohort_month = mc.cohort_month
+                    ON s.company_id = a.company_id
+                   AND s.cohort_month = a.cohort_month
+                 WHERE a.active_count = 1
                 """,
                 view=SQL.identifier(self._table),
             )

@@ -3,6 +3,8 @@
 from odoo import api, models
 from odoo.tools import SQL
 
+from ..tools.demographics import age_band_sql
+
 # up to this many candidates, enrolment probes each one through indexes;
 # above, it matches them all in one pass over the documents
 FEW_CANDIDATES = 2000
@@ -65,14 +67,19 @@ class CustomerMembership(models.Model):
                 """
                 INSERT INTO customer_membership (
                     id, name, partner_id, company_id, user_id, join_date, state,
+                    country_id, state_id, city, gender, age_band,
                     create_uid, create_date, write_uid, write_date)
                 SELECT new.id, 'M' || lpad(new.id::text, 7, '0'), new.partner_id,
                        %(company)s, new.user_id, new.join_date, 'active',
+                       new.country_id, new.state_id, new.city, new.gender,
+                       new.age_band,
                        %(uid)s, now() at time zone 'UTC',
                        %(uid)s, now() at time zone 'UTC'
                   FROM (
                       SELECT nextval('customer_membership_id_seq') AS id,
-                             src.partner_id, partner.user_id, src.join_date
+                             src.partner_id, partner.user_id, src.join_date,
+                             partner.country_id, partner.state_id, partner.city,
+                             partner.gender, %(age_band)s AS age_band
                         FROM unnest(%(partners)s::int[], %(dates)s::date[])
                              AS src(partner_id, join_date)
                         JOIN res_partner partner ON partner.id = src.partner_id
@@ -82,6 +89,10 @@ class CustomerMembership(models.Model):
                 """,
                 company=company.id,
                 uid=self.env.uid,
+                age_band=age_band_sql(
+                    SQL("partner.birthdate_date"),
+                    SQL("%s::date", company._loyalty_today()),
+                ),
                 partners=[row[0] for row in rows],
                 dates=[row[1] for row in rows],
             )

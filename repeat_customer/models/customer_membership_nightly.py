@@ -59,17 +59,20 @@ class CustomerMembership(models.Model):
 
     @api.model
     def _score_batch(self, company, membership_ids, cutpoints, params, churn_ids=None):
-        """RFM scores, segment, churn and snapshots of a batch of memberships
-        (churn figures of ``churn_ids`` only, when given)."""
+        """RFM scores, segment, churn, snapshots, age bands and monthly
+        activity of a batch of memberships (churn figures of ``churn_ids``
+        only, when given)."""
         changes = self._update_scores(
             company, membership_ids, cutpoints, params, churn_ids=churn_ids
         )
         self._write_snapshots(company, changes)
+        self._update_age_bands(company, membership_ids)
+        self.env["customer.activity.month"]._update_activity(company, membership_ids)
 
     def _refresh_figures(self, full=False):
         """Recompute the figures of the memberships in ``self``.
 
-        Statistics always; with ``full``, also RFM scores, segment, churn risk
+        Statistics and monthly activity always; with ``full``, also RFM scores, segment, churn risk
         and today's snapshot, using the cut points and churn model of the
         company's last run (computed now if the company never had one).
         """
@@ -79,6 +82,10 @@ class CustomerMembership(models.Model):
         for company in self.company_id:
             memberships = self.filtered(lambda m, c=company: m.company_id == c)
             self._update_statistics(company, memberships.ids)
+            if not full:
+                self.env["customer.activity.month"]._update_activity(
+                    company, memberships.ids
+                )
             if full:
                 cutpoints = company.loyalty_rfm_cutpoints
                 params = company.loyalty_bgnbd_params

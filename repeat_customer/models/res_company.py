@@ -32,6 +32,7 @@ SETTING_BOUNDS = {
     "loyalty_quiet_hours_end": (0, 24),
     "loyalty_clv_months": (1, 120),
     "loyalty_clv_discount_rate": (0, 100),
+    "loyalty_repeat_days": (1, 3650),
 }
 # an RFM or tier threshold (days, orders, points or an amount) is at most this
 MAX_THRESHOLD = 1e12
@@ -163,6 +164,12 @@ class ResCompany(models.Model):
         default=10.0,
         help="Future purchases are discounted at this yearly rate in the "
         "predicted lifetime value.",
+    )
+    loyalty_repeat_days = fields.Integer(
+        string="Repeat Window (days)",
+        default=90,
+        help="The repeat-purchase rate counts the first-time buyers who buy "
+        "again within this many days of their first purchase.",
     )
     loyalty_last_compute_date = fields.Datetime(
         string="Last Customer Computation", readonly=True

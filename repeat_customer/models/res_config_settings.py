@@ -119,6 +119,9 @@ class ResConfigSettings(models.TransientModel):
     loyalty_clv_discount_rate = fields.Float(
         related="company_id.loyalty_clv_discount_rate", readonly=False
     )
+    loyalty_repeat_days = fields.Integer(
+        related="company_id.loyalty_repeat_days", readonly=False
+    )
     loyalty_liability_enabled = fields.Boolean(
         related="company_id.loyalty_liability_enabled", readonly=False
     )

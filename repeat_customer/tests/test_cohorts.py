@@ -59,6 +59,15 @@ class TestCohorts(RepeatCustomerCase):
         )
         order.action_confirm()
         order.date_order = datetime(2025, 1, 5, 12)
+        cls._refresh()
+
+    @classmethod
+    def _refresh(cls):
+        """The nightly computation: orders dated after their confirmation
+        reach the monthly activity then."""
+        cls.env.flush_all()
+        for company in cls.company | cls.company2:
+            cls.env["customer.membership"]._compute_company(company)
 
     @classmethod
     def _dated(cls, partner, amount, when, state="sale"):
@@ -114,7 +123,7 @@ class TestCohorts(RepeatCustomerCase):
         self.once.sale_order_ids.filtered(
             lambda o: o.company_id == self.company
         ).date_order = datetime(2025, 1, 31, 20)
-        self.env.flush_all()
+        self._refresh()
         self.env["customer.cohort"].invalidate_model()
         once = self.env["customer.cohort"].search(
             [("membership_id", "=", self._membership(self.once).id)]
