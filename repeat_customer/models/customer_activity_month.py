@@ -221,14 +221,15 @@ class CustomerActivityMonth(models.Model):
                         churned_count, repeat_base_count, repeat_count,
                         order_count, revenue)
                 SELECT k.membership_id, %(company)s, k.month, f.month_first,
-                       CASE WHEN f.month_first IS NOT NULL THEN
-                           ((extract(year FROM k.month) - extract(year FROM f.month_first)) * 12
-                            + extract(month FROM k.month) - extract(month FROM f.month_first))::int
-                       END,
+                       ((extract(year FROM k.month)
+                         - extract(year FROM f.month_first)) * 12
+                        + extract(month FROM k.month)
+                        - extract(month FROM f.month_first))::int,
                        (COALESCE(cur.orders, 0) > 0)::int,
                        COALESCE(k.month = f.month_first, FALSE)::int,
                        (COALESCE(prev.orders, 0) > 0)::int,
-                       (COALESCE(prev.orders, 0) > 0 AND COALESCE(cur.orders, 0) <= 0)::int,
+                       (COALESCE(prev.orders, 0) > 0
+                        AND COALESCE(cur.orders, 0) <= 0)::int,
                        COALESCE(k.month = f.month_first
                                 AND f.first_day <= %(today)s::date - %(window)s,
                                 FALSE)::int,

@@ -72,9 +72,10 @@ class CustomerMembership(models.Model):
     def _refresh_figures(self, full=False):
         """Recompute the figures of the memberships in ``self``.
 
-        Statistics and monthly activity always; with ``full``, also RFM scores, segment, churn risk
-        and today's snapshot, using the cut points and churn model of the
-        company's last run (computed now if the company never had one).
+        Statistics and monthly activity always; with ``full``, also RFM
+        scores, segment, churn risk and today's snapshot, using the cut
+        points and churn model of the company's last run (computed now if the
+        company never had one).
         """
         if not self:
             return
