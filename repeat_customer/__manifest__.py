@@ -53,12 +53,16 @@
         "views/customer_cohort_views.xml",
         "views/res_partner_views.xml",
         "views/res_config_settings_views.xml",
+        "views/customer_overview_views.xml",
         "views/menus.xml",
         "views/portal_templates.xml",
     ],
     "assets": {
         "web.assets_frontend": [
             "repeat_customer/static/src/js/portal_loyalty.js",
+        ],
+        "web.assets_backend": [
+            "repeat_customer/static/src/overview/*",
         ],
         "web.assets_tests": [
             "repeat_customer/static/tests/tours/*.js",

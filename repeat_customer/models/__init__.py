@@ -44,3 +44,4 @@ from . import customer_liability_move_valuation
 from . import customer_point_entry_liability
 from . import customer_activity_month
 from . import customer_cohort
+from . import customer_overview

@@ -1,0 +1,319 @@
+"""The data of the Loyalty Overview, in a few grouped reads."""
+
+from dateutil.relativedelta import relativedelta
+
+from odoo import api, models
+from odoo.exceptions import UserError
+
+from ..tools.numbers import in_bounds
+
+PERIODS = (3, 6, 12, 24)
+DEFAULT_PERIOD = 12
+SCORES = (1, 2, 3, 4, 5)
+
+
+class CustomerOverview(models.AbstractModel):
+    """Read-only: every figure is a grouped read through the ORM, so the
+    record rules of the reader apply (a salesperson's overview is their
+    customers'), and the methods run on a read-only cursor, a replica's when
+    the server has one (``--db_replica_host``)."""
+
+    _name = "customer.overview"
+    _description = "Loyalty Overview"
+
+    @api.readonly
+    @api.model
+    def get_overview(self, filters=None):
+        """The figures of the overview for ``filters``: ``company_id``,
+        ``months`` (the period, one of PERIODS), ``tier_id``,
+        ``segment_id``, ``country_id``. Each figure comes with the domain of
+        the records behind it, for the client to open."""
+        spec = self._parse_filters(filters or {})
+        company = spec["company"]
+        today = company._loyalty_today()
+        start = today.replace(day=1) - relativedelta(months=spec["months"] - 1)
+        members = self._member_domain(spec)
+        activity = self._activity_domain(spec, start)
+        return {
+            "filters": {
+                "company_id": company.id,
+                "months": spec["months"],
+                "tier_id": spec["tier_id"],
+                "segment_id": spec["segment_id"],
+                "country_id": spec["country_id"],
+            },
+            "choices": self._choices(company),
+            "currency_id": company.currency_id.id,
+            "start": start.isoformat(),
+            "today": today.isoformat(),
+            "kpis": self._kpis(spec, members, activity, start),
+            "segments": self._segments(members),
+            "months": self._months(activity, start, today),
+            "points": self._points(spec, members, start),
+            "cohorts": self._cohorts(spec, start),
+            "rf_grid": self._rf_grid(members),
+            "domains": {
+                "members": members,
+                "activity": activity,
+            },
+        }
+
+    # ------------------------------------------------------------------
+    @api.model
+    def _parse_filters(self, filters):
+        if not isinstance(filters, dict):
+            raise UserError(self.env._("The overview's filters must be a dictionary."))
+        company = self.env.company
+        if filters.get("company_id"):
+            company_id = self._filter_id(filters["company_id"])
+            company = self.env["res.company"].browse(company_id)
+            if company not in self.env.user.company_ids:
+                raise UserError(self.env._("You cannot see this company's overview."))
+        months = filters.get("months") or DEFAULT_PERIOD
+        if months not in PERIODS:
+            raise UserError(
+                self.env._(
+                    "The period is one of %(periods)s months.",
+                    periods=", ".join(str(p) for p in PERIODS),
+                )
+            )
+        spec = {"company": company, "months": months}
+        for key in ("tier_id", "segment_id", "country_id"):
+            value = filters.get(key)
+            spec[key] = self._filter_id(value) if value else False
+        return spec
+
+    @api.model
+    def _filter_id(self, value):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise UserError(self.env._("A filter of the overview must be a record id."))
+        if not in_bounds(value, 1, 2**31 - 1):
+            raise UserError(self.env._("A filter of the overview must be a record id."))
+        return value
+
+    @api.model
+    def _member_domain(self, spec, prefix=""):
+        """Members of the filters; with ``prefix`` (``membership_id.``), the
+        records of those members (every such model carries the company)."""
+        domain = [("company_id", "=", spec["company"].id)]
+        for key in ("tier_id", "segment_id", "country_id"):
+            if spec[key]:
+                domain.append((f"{prefix}{key}", "=", spec[key]))
+        return domain
+
+    @api.model
+    def _activity_domain(self, spec, start):
+        return self._member_domain(spec, "membership_id.") + [("month", ">=", start)]
+
+    @api.model
+    def _choices(self, company):
+        def pairs(records):
+            return [[r.id, r.display_name] for r in records]
+
+        Membership = self.env["customer.membership"]
+        countries = Membership._read_group(
+            [("company_id", "=", company.id), ("country_id", "!=", False)],
+            ["country_id"],
+        )
+        return {
+            "companies": pairs(self.env.user.company_ids),
+            "tiers": pairs(
+                self.env["customer.tier"].search([("company_id", "=", company.id)])
+            ),
+            "segments": pairs(self.env["customer.segment"].search([])),
+            "countries": pairs(
+                self.env["res.country"].union(*(c for (c,) in countries))
+            ),
+            "periods": list(PERIODS),
+        }
+
+    @api.model
+    def _kpis(self, spec, members, activity, start):
+        Membership = self.env["customer.membership"]
+        ((count, points, spent),) = Membership._read_group(
+            members, [], ["__count", "points_balance:sum", "total_spent:sum"]
+        )
+        start_date = start
+        active_domain = members + [("last_order_date", ">=", start_date)]
+        active = Membership.search_count(active_domain)
+        ((churn, repeat),) = self.env["customer.activity.month"]._read_group(
+            activity, [], ["churn_rate:avg", "repeat_rate:avg"]
+        )
+        entry_domain = self._member_domain(spec, "membership_id.") + [
+            ("date", ">=", start_date)
+        ]
+        by_kind = dict(
+            self.env["customer.point.entry"]._read_group(
+                entry_domain, ["kind"], ["points:sum"]
+            )
+        )
+        issued = by_kind.get("earn", 0)
+        redeemed = -by_kind.get("redeem", 0)
+        company = spec["company"]
+        kpis = {
+            "members": count,
+            "active": active,
+            "active_domain": active_domain,
+            "repeat_rate": repeat if repeat is not False else None,
+            "churn_rate": churn if churn is not False else None,
+            "points": points or 0,
+            "points_value": (points or 0) * company.loyalty_point_value,
+            "redemption_rate": 100.0 * redeemed / issued if issued else None,
+            "entry_domain": entry_domain,
+            "spent": spent or 0.0,
+        }
+        Campaign = self.env["customer.campaign"]
+        if Campaign.search_count([("company_id", "=", company.id)], limit=1):
+            delivery_domain = self._member_domain(spec, "membership_id.") + [
+                ("state", "=", "sent"),
+                ("delivery_date", ">=", start_date),
+            ]
+            ((revenue,),) = self.env["customer.campaign.delivery"]._read_group(
+                delivery_domain, [], ["revenue:sum"]
+            )
+            kpis["campaign_revenue"] = revenue or 0.0
+            kpis["delivery_domain"] = delivery_domain
+        return kpis
+
+    @api.model
+    def _segments(self, members):
+        rows = self.env["customer.membership"]._read_group(
+            members, ["segment_id"], ["__count", "total_spent:sum"]
+        )
+        return [
+            {
+                "id": segment.id,
+                "name": segment.display_name
+                if segment
+                else self.env._("Not Scored"),
+                "color": segment.color if segment else 0,
+                "count": count,
+                "spent": spent,
+            }
+            for segment, count, spent in sorted(
+                rows, key=lambda r: (r[0].sequence if r[0] else 10**6, r[0].id)
+            )
+        ]
+
+    @api.model
+    def _month_list(self, start, today):
+        months, month = [], start
+        while month <= today:
+            months.append(month)
+            month += relativedelta(months=1)
+        return months
+
+    @api.model
+    def _months(self, activity, start, today):
+        rows = self.env["customer.activity.month"]._read_group(
+            activity,
+            ["month:month"],
+            [
+                "active_count:sum",
+                "new_count:sum",
+                "churn_rate:avg",
+                "repeat_rate:avg",
+                "average_order_value:avg",
+                "revenue:sum",
+            ],
+        )
+        by_month = {row[0]: row[1:] for row in rows}
+        result = []
+        for month in self._month_list(start, today):
+            active, new, churn, repeat, aov, revenue = by_month.get(
+                month, (0, 0, None, None, None, 0.0)
+            )
+            result.append(
+                {
+                    "month": month.isoformat(),
+                    "active": active,
+                    "new": new,
+                    "churn_rate": None if churn is False else churn,
+                    "repeat_rate": None if repeat is False else repeat,
+                    "aov": None if aov is False else aov,
+                    "revenue": revenue,
+                }
+            )
+        return result
+
+    @api.model
+    def _points(self, spec, members, start):
+        domain = self._member_domain(spec, "membership_id.") + [("date", ">=", start)]
+        rows = self.env["customer.point.entry"]._read_group(
+            domain, ["date:month", "kind"], ["points:sum"]
+        )
+        by_month = {}
+        for month, kind, points in rows:
+            figures = by_month.setdefault(month, {"issued": 0, "redeemed": 0, "expired": 0})
+            if kind == "earn":
+                figures["issued"] += points
+            elif kind == "redeem":
+                figures["redeemed"] -= points
+            elif kind == "expire":
+                figures["expired"] -= points
+        today = spec["company"]._loyalty_today()
+        return [
+            {
+                "month": month.isoformat(),
+                **by_month.get(month, {"issued": 0, "redeemed": 0, "expired": 0}),
+            }
+            for month in self._month_list(start, today)
+        ]
+
+    @api.model
+    def _cohorts(self, spec, start):
+        domain = self._member_domain(spec, "membership_id.") + [
+            ("cohort_month", ">=", start)
+        ]
+        rows = self.env["customer.cohort"]._read_group(
+            domain,
+            ["cohort_month:month", "months_since"],
+            ["__count", "retention:sum", "cohort_size:max"],
+        )
+        cohorts = {}
+        for cohort, since, count, share, size in rows:
+            entry = cohorts.setdefault(
+                cohort, {"cohort": cohort.isoformat(), "size": size, "cells": {}}
+            )
+            entry["cells"][since] = {"count": count, "share": share}
+        return [cohorts[c] for c in sorted(cohorts)]
+
+    @api.model
+    def _rf_grid(self, members):
+        Membership = self.env["customer.membership"]
+        rows = Membership._read_group(
+            members + [("rfm_recency_score", "!=", False)],
+            ["rfm_recency_score", "rfm_frequency_score", "segment_id"],
+            ["__count", "total_spent:sum"],
+        )
+        total = sum(spent for *_k, _c, spent in rows) or 0.0
+        cells = {}
+        for recency, frequency, segment, count, spent in rows:
+            cell = cells.setdefault(
+                (recency, frequency), {"count": 0, "spent": 0.0, "segments": {}}
+            )
+            cell["count"] += count
+            cell["spent"] += spent
+            cell["segments"][segment] = cell["segments"].get(segment, 0) + count
+        grid = []
+        for recency in reversed(SCORES):
+            line = []
+            for frequency in SCORES:
+                cell = cells.get((recency, frequency))
+                if not cell:
+                    line.append({"r": recency, "f": frequency, "count": 0})
+                    continue
+                # the cell is named by the segment most of its members are in
+                segment = max(cell["segments"].items(), key=lambda kv: kv[1])[0]
+                line.append(
+                    {
+                        "r": recency,
+                        "f": frequency,
+                        "count": cell["count"],
+                        "share": 100.0 * cell["spent"] / total if total else 0.0,
+                        "segment": segment.display_name if segment else "",
+                        "color": segment.color if segment else 0,
+                    }
+                )
+            grid.append(line)
+        return grid
