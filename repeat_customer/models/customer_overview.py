@@ -103,7 +103,7 @@ class CustomerOverview(models.AbstractModel):
 
     @api.model
     def _activity_domain(self, spec, start):
-        return self._member_domain(spec, "membership_id.") + [("month", ">=", start)]
+        return [*self._member_domain(spec, "membership_id."), ("month", ">=", start)]
 
     @api.model
     def _choices(self, company):
@@ -134,13 +134,14 @@ class CustomerOverview(models.AbstractModel):
             members, [], ["__count", "points_balance:sum", "total_spent:sum"]
         )
         start_date = start
-        active_domain = members + [("last_order_date", ">=", start_date)]
+        active_domain = [*members, ("last_order_date", ">=", start_date)]
         active = Membership.search_count(active_domain)
         ((churn, repeat),) = self.env["customer.activity.month"]._read_group(
             activity, [], ["churn_rate:avg", "repeat_rate:avg"]
         )
-        entry_domain = self._member_domain(spec, "membership_id.") + [
-            ("date", ">=", start_date)
+        entry_domain = [
+            *self._member_domain(spec, "membership_id."),
+            ("date", ">=", start_date),
         ]
         by_kind = dict(
             self.env["customer.point.entry"]._read_group(
@@ -164,7 +165,8 @@ class CustomerOverview(models.AbstractModel):
         }
         Campaign = self.env["customer.campaign"]
         if Campaign.search_count([("company_id", "=", company.id)], limit=1):
-            delivery_domain = self._member_domain(spec, "membership_id.") + [
+            delivery_domain = [
+                *self._member_domain(spec, "membership_id."),
                 ("state", "=", "sent"),
                 ("delivery_date", ">=", start_date),
             ]
@@ -183,9 +185,7 @@ class CustomerOverview(models.AbstractModel):
         return [
             {
                 "id": segment.id,
-                "name": segment.display_name
-                if segment
-                else self.env._("Not Scored"),
+                "name": segment.display_name if segment else self.env._("Not Scored"),
                 "color": segment.color if segment else 0,
                 "count": count,
                 "spent": spent,
@@ -238,13 +238,15 @@ class CustomerOverview(models.AbstractModel):
 
     @api.model
     def _points(self, spec, members, start):
-        domain = self._member_domain(spec, "membership_id.") + [("date", ">=", start)]
+        domain = [*self._member_domain(spec, "membership_id."), ("date", ">=", start)]
         rows = self.env["customer.point.entry"]._read_group(
             domain, ["date:month", "kind"], ["points:sum"]
         )
         by_month = {}
         for month, kind, points in rows:
-            figures = by_month.setdefault(month, {"issued": 0, "redeemed": 0, "expired": 0})
+            figures = by_month.setdefault(
+                month, {"issued": 0, "redeemed": 0, "expired": 0}
+            )
             if kind == "earn":
                 figures["issued"] += points
             elif kind == "redeem":
@@ -262,8 +264,9 @@ class CustomerOverview(models.AbstractModel):
 
     @api.model
     def _cohorts(self, spec, start):
-        domain = self._member_domain(spec, "membership_id.") + [
-            ("cohort_month", ">=", start)
+        domain = [
+            *self._member_domain(spec, "membership_id."),
+            ("cohort_month", ">=", start),
         ]
         rows = self.env["customer.cohort"]._read_group(
             domain,
@@ -282,7 +285,7 @@ class CustomerOverview(models.AbstractModel):
     def _rf_grid(self, members):
         Membership = self.env["customer.membership"]
         rows = Membership._read_group(
-            members + [("rfm_recency_score", "!=", False)],
+            [*members, ("rfm_recency_score", "!=", False)],
             ["rfm_recency_score", "rfm_frequency_score", "segment_id"],
             ["__count", "total_spent:sum"],
         )
