@@ -31,7 +31,7 @@ class CustomerOverview(models.AbstractModel):
         spec = self._parse_filters(filters or {})
         company = spec["company"]
         today = company._loyalty_today()
-        start = today.replace(day=1) - relativedelta(months=spec["months"] - 1)
+        start = self._period_start(today, spec["months"])
         members = self._member_domain(spec)
         activity = self._activity_domain(spec, start)
         return {
@@ -59,6 +59,11 @@ class CustomerOverview(models.AbstractModel):
         }
 
     # ------------------------------------------------------------------
+    @api.model
+    def _period_start(self, today, months):
+        """The first day of a period of ``months`` months ending today."""
+        return today.replace(day=1) - relativedelta(months=months - 1)
+
     @api.model
     def _parse_filters(self, filters):
         if not isinstance(filters, dict):
@@ -263,23 +268,41 @@ class CustomerOverview(models.AbstractModel):
         ]
 
     @api.model
-    def _cohorts(self, spec, start):
+    def _cohorts(self, spec, start, with_revenue=False):
+        """The cohorts of first purchases since ``start``, of the members of
+        ``spec`` (and of the reader's record rules): size, and by months
+        since, buyers and their share of the cohort (and revenue per cohort
+        member). Every member buys in their cohort's month, so the size is
+        the buyers of month 0."""
         domain = [
             *self._member_domain(spec, "membership_id."),
             ("cohort_month", ">=", start),
         ]
         rows = self.env["customer.cohort"]._read_group(
-            domain,
-            ["cohort_month:month", "months_since"],
-            ["__count", "retention:sum", "cohort_size:max"],
+            domain, ["cohort_month:month", "months_since"], ["__count", "revenue:sum"]
         )
         cohorts = {}
-        for cohort, since, count, share, size in rows:
+        for cohort, since, count, revenue in rows:
             entry = cohorts.setdefault(
-                cohort, {"cohort": cohort.isoformat(), "size": size, "cells": {}}
+                cohort, {"cohort": cohort.isoformat(), "cells": {}}
             )
-            entry["cells"][since] = {"count": count, "share": share}
-        return [cohorts[c] for c in sorted(cohorts)]
+            entry["cells"][since] = {"count": count, "revenue": revenue}
+        result = []
+        for cohort in sorted(cohorts):
+            entry = cohorts[cohort]
+            size = entry["cells"].get(0, {}).get("count", 0)
+            if not size:
+                continue
+            entry["size"] = size
+            for cell in entry["cells"].values():
+                cell["share"] = 100.0 * cell["count"] / size
+                revenue = cell.pop("revenue")
+                if with_revenue:
+                    cell["revenue_per_member"] = revenue / size
+            if with_revenue:
+                entry["cohort_date"] = cohort
+            result.append(entry)
+        return result
 
     @api.model
     def _rf_grid(self, members):

@@ -1,8 +1,12 @@
 """The Loyalty Overview's data: its figures, record rules, bad filters, the
 read-only cursor, and a tour that drills into it."""
 
+import io
 import json
+import zipfile
 from datetime import datetime, time, timedelta
+
+import openpyxl
 
 from odoo import Command
 from odoo.exceptions import UserError
@@ -230,4 +234,132 @@ class TestOverviewHttp(HttpCase):
             "/odoo/action-repeat_customer.customer_overview_action",
             "repeat_customer_loyalty_overview",
             login="overview_manager",
+        )
+
+
+@tagged("post_install", "-at_install")
+class TestAnalyticsXlsx(RepeatCustomerCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.salesman = new_test_user(
+            cls.env,
+            login="export_salesman",
+            groups="sales_team.group_sale_salesman",
+            company_id=cls.company.id,
+            company_ids=[Command.set(cls.company.ids)],
+        )
+        cls.ann, cls.bob, cls.cai = make_customers(
+            cls.env, cls.company, cls.salesman, cls.product
+        )
+        cls.ann.write({"city": "上海", "gender": "female"})
+
+    def _open(self, report, env=None, **values):
+        env = env or self.env
+        export = env["customer.analytics.export"].create(
+            {"company_id": self.company.id, **values}
+        )
+        content, kind = (
+            env["ir.actions.report"]
+            .with_user(env.user)
+            ._render_xlsx(f"repeat_customer.analytics_{report}_xlsx", export.ids, {})
+        )
+        self.assertEqual(kind, "xlsx")
+        return openpyxl.load_workbook(io.BytesIO(content))
+
+    def test_member_list(self):
+        book = self._open("members")
+        sheet = book.active
+        header = [c.value for c in sheet[4]]
+        self.assertEqual(header[:2], ["Member Number", "Customer"])
+        self.assertEqual(sheet.freeze_panes, "C5")
+        self.assertEqual(sheet.auto_filter.ref.split(":")[0], "A4")
+        rows = {
+            r[1]: r for r in sheet.iter_rows(min_row=5, max_row=7, values_only=True)
+        }
+        self.assertEqual(set(rows), {"Overview Ann", "Overview Bob", "Overview Cai"})
+        ann = rows["Overview Ann"]
+        membership = self._membership(self.ann)
+        self.assertEqual(ann[0], membership.name)
+        self.assertEqual(ann[10], 2)  # orders, a number
+        self.assertEqual(ann[11], 160.0)
+        self.assertEqual(ann[13].date(), membership.first_order_date)  # a date
+        # blank when the spend model could not value the member
+        self.assertAlmostEqual(ann[18] or 0.0, membership.clv, places=2)
+        self.assertEqual(ann[22], "上海")
+        self.assertEqual(ann[24], "Female")
+        self.assertEqual(sheet.cell(8, 1).value, "Total")
+        self.assertEqual(sheet.cell(8, 11).value, "=SUM(K5:K7)")
+        self.assertIn("#,##0", sheet.cell(5, 12).number_format)
+
+    def test_member_list_of_a_salesperson(self):
+        book = self._open("members", env=self.env(user=self.salesman))
+        rows = list(book.active.iter_rows(min_row=5, values_only=True))
+        self.assertEqual([r[1] for r in rows[:-1]], ["Overview Ann"])
+        self.assertEqual(rows[-1][0], "Total")
+
+    def test_cohort_matrix(self):
+        book = self._open("cohorts")
+        self.assertEqual(book.sheetnames, ["Retention", "Buyers", "Revenue per Member"])
+        sheet = book["Retention"]
+        rows = list(sheet.iter_rows(min_row=5, values_only=True))
+        self.assertEqual(len(rows), 3, "Bob's, Ann's and Cai's cohorts")
+        self.assertTrue(all(r[1] == 1 and r[2] == 1.0 for r in rows))
+        self.assertEqual(sheet.cell(5, 3).number_format, "0.0%")
+        self.assertTrue(sheet.conditional_formatting)
+        revenue = book["Revenue per Member"]
+        # each cohort has one member: its revenue per member is its revenue
+        self.assertEqual(
+            sum(
+                value or 0
+                for r in revenue.iter_rows(min_row=5, min_col=3, values_only=True)
+                for value in r
+            ),
+            440.0,
+        )
+
+    def test_rates_by_month(self):
+        book = self._open("rates", months="24")
+        self.assertEqual(
+            book.sheetnames,
+            ["By Month", "By Segment", "By Tier", "By Country", "By Age Band"],
+        )
+        sheet = book["By Month"]
+        rows = list(sheet.iter_rows(min_row=5, max_row=28, values_only=True))
+        self.assertEqual(len(rows), 24)
+        self.assertEqual(sum(r[2] for r in rows), 3, "three new members")
+        self.assertEqual(sum(r[9] for r in rows), 4, "four orders")
+        by_country = book["By Country"]
+        countries = {r[0]: r for r in by_country.iter_rows(min_row=5, values_only=True)}
+        self.assertEqual(countries["China"][2], 1)
+
+    def test_rates_chart_is_native(self):
+        export = self.env["customer.analytics.export"].create(
+            {"company_id": self.company.id}
+        )
+        content, _kind = self.env["ir.actions.report"]._render_xlsx(
+            "repeat_customer.analytics_rates_xlsx", export.ids, {}
+        )
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            charts = [n for n in archive.namelist() if n.startswith("xl/charts/")]
+            self.assertEqual(len(charts), 1)
+            self.assertIn(b"<c:lineChart>", archive.read(charts[0]))
+
+    def test_export_of_another_company_refused(self):
+        other = self.env["res.company"].create({"name": "Export Other Co"})
+        export = (
+            self.env["customer.analytics.export"]
+            .with_user(self.salesman)
+            .create({"company_id": self.company.id})
+        )
+        export.sudo().company_id = other
+        with self.assertRaises(UserError):
+            export.action_members_xlsx()
+
+    def test_from_overview_defaults(self):
+        values = self.env["customer.analytics.export"]._from_overview(
+            {"company_id": self.company.id, "months": 6, "tier_id": False}
+        )
+        self.assertEqual(
+            values, {"default_company_id": self.company.id, "default_months": "6"}
         )

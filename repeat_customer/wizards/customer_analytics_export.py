@@ -1,0 +1,71 @@
+"""The retention analytics as XLSX files: the member list, the cohort
+matrix and the rates by month, for a company, a period and the overview's
+filters."""
+
+from odoo import api, fields, models
+
+from ..models.customer_overview import DEFAULT_PERIOD, PERIODS
+
+
+class CustomerAnalyticsExport(models.TransientModel):
+    _name = "customer.analytics.export"
+    _description = "Loyalty Analytics Export"
+
+    company_id = fields.Many2one(
+        "res.company",
+        string="Company",
+        required=True,
+        default=lambda self: self.env.company,
+        domain=lambda self: [("id", "in", self.env.user.company_ids.ids)],
+    )
+    currency_id = fields.Many2one(related="company_id.currency_id")
+    months = fields.Selection(
+        [(str(p), str(p)) for p in PERIODS],
+        string="Period (months)",
+        required=True,
+        default=str(DEFAULT_PERIOD),
+        help="The cohorts and the rates of this many months, the current one included.",
+    )
+    tier_id = fields.Many2one(
+        "customer.tier", string="Tier", domain="[('company_id', '=', company_id)]"
+    )
+    segment_id = fields.Many2one("customer.segment", string="Segment")
+    country_id = fields.Many2one("res.country", string="Country")
+
+    @api.model
+    def _from_overview(self, filters):
+        """Default values of the wizard from the overview's filters."""
+        values = {}
+        for key in ("company_id", "tier_id", "segment_id", "country_id"):
+            if filters.get(key):
+                values[f"default_{key}"] = filters[key]
+        if filters.get("months") in PERIODS:
+            values["default_months"] = str(filters["months"])
+        return values
+
+    def _spec(self):
+        """The overview's filter spec of this export (checked the same way)."""
+        self.ensure_one()
+        return self.env["customer.overview"]._parse_filters(
+            {
+                "company_id": self.company_id.id,
+                "months": int(self.months),
+                "tier_id": self.tier_id.id,
+                "segment_id": self.segment_id.id,
+                "country_id": self.country_id.id,
+            }
+        )
+
+    def action_members_xlsx(self):
+        return self._report("repeat_customer.analytics_members_xlsx")
+
+    def action_cohorts_xlsx(self):
+        return self._report("repeat_customer.analytics_cohorts_xlsx")
+
+    def action_rates_xlsx(self):
+        return self._report("repeat_customer.analytics_rates_xlsx")
+
+    def _report(self, xmlid):
+        self.ensure_one()
+        self._spec()
+        return self.env.ref(xmlid).report_action(self)
