@@ -111,6 +111,19 @@ GIVEN_NAMES = _table(
     雨桐 yutong  浩然 haoran  欣怡 xinyi  佳怡 jiayi  宇轩 yuxuan
     """
 )
+# the province (a state of base's data) of each city
+CITY_STATES = {
+    "上海": "base.state_cn_SH",
+    "北京": "base.state_cn_BJ",
+    "广州": "base.state_cn_GD",
+    "深圳": "base.state_cn_GD",
+    "杭州": "base.state_cn_ZJ",
+    "成都": "base.state_cn_SC",
+    "南京": "base.state_cn_JS",
+    "苏州": "base.state_cn_JS",
+    "武汉": "base.state_cn_HB",
+    "西安": "base.state_cn_SN",
+}
 # city, pinyin, telephone area code
 CITIES = _table(
     """
@@ -339,8 +352,10 @@ class DemoGenerator:
         for profile in profiles:
             city, city_py, area = rng.choice(CITIES)
             is_business = rng.random() < 0.15
+            state = self.env.ref(CITY_STATES[city], raise_if_not_found=False)
             vals = {
                 "city": city,
+                "state_id": state.id if state else False,
                 "country_id": country.id if country else False,
                 "customer_rank": 1,
             }
@@ -553,14 +568,21 @@ class DemoGenerator:
         self.env.flush_all()
 
     def _demo_set_birthdays(self, partners, seed):
-        """Give two thirds of the individual customers a birthday (with their
-        own random generator, so the order history does not depend on it)."""
+        """Give two thirds of the individual customers a birthday and most a
+        gender (with their own random generator, so the order history does
+        not depend on it)."""
         rng = random.Random(seed + 1)
         for partner in partners.filtered(lambda p: not p.is_company):
+            vals = {}
             if rng.random() < 0.67:
-                partner.birthdate_date = date(
-                    rng.randint(1960, 2004), rng.randint(1, 12), rng.randint(1, 28)
+                vals["birthdate_date"] = date(
+                    rng.randint(1960, 2006), rng.randint(1, 12), rng.randint(1, 28)
                 )
+            draw = rng.random()
+            if draw < 0.9:
+                vals["gender"] = "female" if draw < 0.52 else "male"
+            if vals:
+                partner.write(vals)
 
     def _demo_points_history(self, company, partners):
         """Earn the points of the demo history at the orders' dates, let the

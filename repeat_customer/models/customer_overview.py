@@ -12,6 +12,11 @@ DEFAULT_PERIOD = 12
 SCORES = (1, 2, 3, 4, 5)
 
 
+def ratio(numerator, denominator, factor=100.0):
+    """``factor`` * numerator / denominator, None without a denominator."""
+    return factor * numerator / denominator if denominator else None
+
+
 class CustomerOverview(models.AbstractModel):
     """Read-only: every figure is a grouped read through the ORM, so the
     record rules of the reader apply (a salesperson's overview is their
@@ -34,6 +39,7 @@ class CustomerOverview(models.AbstractModel):
         start = self._period_start(today, spec["months"])
         members = self._member_domain(spec)
         activity = self._activity_domain(spec, start)
+        months = self._months(activity, start, today)
         return {
             "filters": {
                 "company_id": company.id,
@@ -46,9 +52,9 @@ class CustomerOverview(models.AbstractModel):
             "currency_id": company.currency_id.id,
             "start": start.isoformat(),
             "today": today.isoformat(),
-            "kpis": self._kpis(spec, members, activity, start),
+            "kpis": self._kpis(spec, members, months, start),
             "segments": self._segments(members),
-            "months": self._months(activity, start, today),
+            "months": months,
             "points": self._points(spec, members, start),
             "cohorts": self._cohorts(spec, start),
             "rf_grid": self._rf_grid(members),
@@ -57,6 +63,23 @@ class CustomerOverview(models.AbstractModel):
                 "activity": activity,
             },
         }
+
+    @api.model
+    def action_export(self, filters=None):
+        """The export wizard, filled with the overview's filters."""
+        spec = self._parse_filters(filters or {})
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "repeat_customer.customer_analytics_export_action"
+        )
+        context = {
+            "default_company_id": spec["company"].id,
+            "default_months": str(spec["months"]),
+        }
+        for key in ("tier_id", "segment_id", "country_id"):
+            if spec[key]:
+                context[f"default_{key}"] = spec[key]
+        action["context"] = context
+        return action
 
     # ------------------------------------------------------------------
     @api.model
@@ -133,7 +156,7 @@ class CustomerOverview(models.AbstractModel):
         }
 
     @api.model
-    def _kpis(self, spec, members, activity, start):
+    def _kpis(self, spec, members, months, start):
         Membership = self.env["customer.membership"]
         ((count, points, spent),) = Membership._read_group(
             members, [], ["__count", "points_balance:sum", "total_spent:sum"]
@@ -141,9 +164,13 @@ class CustomerOverview(models.AbstractModel):
         start_date = start
         active_domain = [*members, ("last_order_date", ">=", start_date)]
         active = Membership.search_count(active_domain)
-        ((churn, repeat),) = self.env["customer.activity.month"]._read_group(
-            activity, [], ["churn_rate:avg", "repeat_rate:avg"]
-        )
+        # the period's rates: ratios of the months' sums
+        sums = {
+            key: sum(m[key] for m in months)
+            for key in ("churned", "previous_active", "repeat", "repeat_base")
+        }
+        churn = ratio(sums["churned"], sums["previous_active"])
+        repeat = ratio(sums["repeat"], sums["repeat_base"])
         entry_domain = [
             *self._member_domain(spec, "membership_id."),
             ("date", ">=", start_date),
@@ -160,8 +187,8 @@ class CustomerOverview(models.AbstractModel):
             "members": count,
             "active": active,
             "active_domain": active_domain,
-            "repeat_rate": repeat if repeat is not False else None,
-            "churn_rate": churn if churn is not False else None,
+            "repeat_rate": repeat,
+            "churn_rate": churn,
             "points": points or 0,
             "points_value": (points or 0) * company.loyalty_point_value,
             "redemption_rate": 100.0 * redeemed / issued if issued else None,
@@ -210,32 +237,40 @@ class CustomerOverview(models.AbstractModel):
 
     @api.model
     def _months(self, activity, start, today):
+        """Each month of the period: active and new members, the sums the
+        rates are ratios of, the rates, revenue and average order value."""
         rows = self.env["customer.activity.month"]._read_group(
             activity,
             ["month:month"],
             [
                 "active_count:sum",
                 "new_count:sum",
-                "churn_rate:avg",
-                "repeat_rate:avg",
-                "average_order_value:avg",
+                "churned_count:sum",
+                "previous_active_count:sum",
+                "repeat_count:sum",
+                "repeat_base_count:sum",
+                "order_count:sum",
                 "revenue:sum",
             ],
         )
         by_month = {row[0]: row[1:] for row in rows}
         result = []
         for month in self._month_list(start, today):
-            active, new, churn, repeat, aov, revenue = by_month.get(
-                month, (0, 0, None, None, None, 0.0)
+            active, new, churned, before, repeat, base, orders, revenue = by_month.get(
+                month, (0,) * 7 + (0.0,)
             )
             result.append(
                 {
                     "month": month.isoformat(),
                     "active": active,
                     "new": new,
-                    "churn_rate": None if churn is False else churn,
-                    "repeat_rate": None if repeat is False else repeat,
-                    "aov": None if aov is False else aov,
+                    "churned": churned,
+                    "previous_active": before,
+                    "repeat": repeat,
+                    "repeat_base": base,
+                    "churn_rate": ratio(churned, before),
+                    "repeat_rate": ratio(repeat, base),
+                    "aov": ratio(revenue, orders, 1.0),
                     "revenue": revenue,
                 }
             )
@@ -275,10 +310,11 @@ class CustomerOverview(models.AbstractModel):
         member). Every member buys in their cohort's month, so the size is
         the buyers of month 0."""
         domain = [
-            *self._member_domain(spec, "membership_id."),
+            *self._activity_domain(spec, start),
             ("cohort_month", ">=", start),
+            ("active_count", "=", 1),
         ]
-        rows = self.env["customer.cohort"]._read_group(
+        rows = self.env["customer.activity.month"]._read_group(
             domain, ["cohort_month:month", "months_since"], ["__count", "revenue:sum"]
         )
         cohorts = {}

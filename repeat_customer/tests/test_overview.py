@@ -356,10 +356,14 @@ class TestAnalyticsXlsx(RepeatCustomerCase):
         with self.assertRaises(UserError):
             export.action_members_xlsx()
 
-    def test_from_overview_defaults(self):
-        values = self.env["customer.analytics.export"]._from_overview(
+    def test_export_from_the_overview(self):
+        action = self.env["customer.overview"].action_export(
             {"company_id": self.company.id, "months": 6, "tier_id": False}
         )
+        self.assertEqual(action["res_model"], "customer.analytics.export")
         self.assertEqual(
-            values, {"default_company_id": self.company.id, "default_months": "6"}
+            action["context"],
+            {"default_company_id": self.company.id, "default_months": "6"},
         )
+        with self.assertRaises(UserError):
+            self.env["customer.overview"].action_export({"months": 5})

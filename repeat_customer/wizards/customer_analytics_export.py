@@ -2,7 +2,7 @@
 matrix and the rates by month, for a company, a period and the overview's
 filters."""
 
-from odoo import api, fields, models
+from odoo import fields, models
 
 from ..models.customer_overview import DEFAULT_PERIOD, PERIODS
 
@@ -31,17 +31,6 @@ class CustomerAnalyticsExport(models.TransientModel):
     )
     segment_id = fields.Many2one("customer.segment", string="Segment")
     country_id = fields.Many2one("res.country", string="Country")
-
-    @api.model
-    def _from_overview(self, filters):
-        """Default values of the wizard from the overview's filters."""
-        values = {}
-        for key in ("company_id", "tier_id", "segment_id", "country_id"):
-            if filters.get(key):
-                values[f"default_{key}"] = filters[key]
-        if filters.get("months") in PERIODS:
-            values["default_months"] = str(filters["months"])
-        return values
 
     def _spec(self):
         """The overview's filter spec of this export (checked the same way)."""

@@ -52,6 +52,13 @@ export class LoyaltyOverview extends Component {
         this.load(filters);
     }
 
+    async onExport() {
+        const action = await this.orm.call("customer.overview", "action_export", [], {
+            filters: this.state.filters,
+        });
+        this.action.doAction(action);
+    }
+
     // ------------------------------------------------------------------
     // Formatting
     // ------------------------------------------------------------------
