@@ -164,7 +164,8 @@ class CustomerOverview(models.AbstractModel):
         start_date = start
         active_domain = [*members, ("last_order_date", ">=", start_date)]
         active = Membership.search_count(active_domain)
-        # the period's rates: ratios of the months' sums
+        # the period's rates: ratios of the months' sums (the current month
+        # has no churn figure yet)
         sums = {
             key: sum(m[key] for m in months)
             for key in ("churned", "previous_active", "repeat", "repeat_base")
@@ -255,10 +256,14 @@ class CustomerOverview(models.AbstractModel):
         )
         by_month = {row[0]: row[1:] for row in rows}
         result = []
+        current = today.replace(day=1)
         for month in self._month_list(start, today):
             active, new, churned, before, repeat, base, orders, revenue = by_month.get(
                 month, (0,) * 7 + (0.0,)
             )
+            if month == current:
+                # the month is not over: who has not bought yet has not lapsed
+                churned = before = 0
             result.append(
                 {
                     "month": month.isoformat(),

@@ -85,77 +85,50 @@ class AnalyticsMembersXlsx(models.AbstractModel):
         ]
         formats["decimal"] = workbook.add_format({"num_format": "0.00"})
         header_row = 3
-        self._header(sheet, header_row, [(c[0], c[1]) for c in columns], formats)
+        self._header(
+            sheet, header_row, [(c[0], c[1]) for c in columns], formats, height=48
+        )
         sheet.freeze_panes(header_row + 1, 2)
         names = self._names()
         risks = self._selection("customer.membership", "churn_risk")
         bands = self._selection("customer.membership", "age_band")
         genders = self._selection("customer.membership", "gender")
         totals = {10: 0, 11: 0.0, 18: 0.0, 19: 0}
+        # the value of each column from a row of _member_rows: the row's own
+        # value, or its label from one of the lookups
+        lookups = {
+            3: names["tier"],
+            4: names["segment"],
+            9: risks,
+            20: names["country"],
+            23: bands,
+            24: genders,
+        }
+        writers = []
+        for _label, _width, kind in columns:
+            fmt = formats[kind] if kind else None
+            if kind in ("int", "money", "percent", "decimal"):
+                method = sheet.write_number
+            elif kind == "date":
+                method = sheet.write_datetime
+            else:
+                method = sheet.write_string
+            writers.append((method, fmt))
+        blank = sheet.write_blank
         row = header_row
         for values in self._member_rows(spec):
             row += 1
-            (
-                number,
-                customer,
-                salesperson,
-                tier,
-                segment,
-                r,
-                f,
-                m,
-                churn,
-                risk,
-                orders,
-                spent,
-                basket,
-                first,
-                last,
-                recency,
-                expected,
-                order_value,
-                clv,
-                points,
-                country,
-                state,
-                city,
-                band,
-                gender,
-                joined,
-            ) = values
-            cells = [
-                number,
-                customer,
-                salesperson,
-                names["tier"].get(tier),
-                names["segment"].get(segment),
-                r,
-                f,
-                m,
-                churn,
-                risks.get(risk),
-                orders,
-                spent,
-                basket,
-                first,
-                last,
-                recency if last else None,
-                expected,
-                order_value,
-                clv,
-                points,
-                names["country"].get(country),
-                state,
-                city,
-                bands.get(band),
-                genders.get(gender),
-                joined,
-            ]
-            for col, value in enumerate(cells):
-                fmt = columns[col][2]
-                self._write(sheet, row, col, value, formats[fmt] if fmt else None)
+            for col, value in enumerate(values):
+                lookup = lookups.get(col)
+                if lookup is not None:
+                    value = lookup.get(value)
+                if value is None or value is False:
+                    blank(row, col, None, writers[col][1])
+                else:
+                    method, fmt = writers[col]
+                    method(row, col, value, fmt)
             for col in totals:
-                totals[col] += cells[col] or 0
+                totals[col] += values[col] or 0
         sheet.autofilter(header_row, 0, max(row, header_row + 1), len(columns) - 1)
         row += 1
         sheet.write_string(row, 0, env._("Total"), formats["bold"])
@@ -346,6 +319,7 @@ class AnalyticsRatesXlsx(models.AbstractModel):
             header_row,
             [(env._("Month"), 11)] + [c[:2] for c in columns],
             formats,
+            height=48,
         )
         sheet.freeze_panes(header_row + 1, 1)
         rows = {
@@ -355,15 +329,17 @@ class AnalyticsRatesXlsx(models.AbstractModel):
             )
         }
         row = header_row
+        current = today.replace(day=1)
         for month in overview._month_list(start, today):
             row += 1
-            self._write(sheet, row, 0, month, formats["month"])
-            self._write_values(
-                sheet,
-                row,
-                rows.get(month, [0, 0, 0, 0, None, 0, 0, None, 0, 0.0, None, None]),
-                columns,
+            values = list(
+                rows.get(month, [0, 0, 0, 0, None, 0, 0, None, 0, 0.0, None, None])
             )
+            if month == current:
+                # the month is not over: nobody has lapsed yet
+                values[2:5] = [None, None, None]
+            self._write(sheet, row, 0, month, formats["month"])
+            self._write_values(sheet, row, values, columns)
         last = row
         sheet.autofilter(header_row, 0, last, len(columns))
         chart = workbook.add_chart({"type": "line"})
@@ -378,11 +354,14 @@ class AnalyticsRatesXlsx(models.AbstractModel):
                 }
             )
         chart.set_title({"name": env._("Churn and repeat-purchase rates")})
+        chart.set_x_axis({"date_axis": True, "num_format": "yyyy-mm"})
         chart.set_y_axis({"num_format": "0%", "min": 0})
         chart.set_size({"width": 760, "height": 320})
         sheet.insert_chart(last + 3, 0, chart)
         # by segment, tier, country and age band, over the period
         bands = self._selection("customer.membership", "age_band")
+        # over the months that are over: the current one has no churn yet
+        complete = [*domain, ("month", "<", current)]
         for title, label, groupby, labels in (
             (env._("By Segment"), env._("Segment"), "segment_id", None),
             (env._("By Tier"), env._("Tier"), "tier_id", None),
@@ -393,12 +372,19 @@ class AnalyticsRatesXlsx(models.AbstractModel):
             self._title(
                 sheet, formats, env._("Retention rates: %(by)s", by=title), export
             )
+            sheet.write_string(2, 0, env._("The months that are over."))
             self._header(
-                sheet, header_row, [(label, 22)] + [c[:2] for c in columns], formats
+                sheet,
+                header_row,
+                [(label, 22)] + [c[:2] for c in columns],
+                formats,
+                height=48,
             )
             sheet.freeze_panes(header_row + 1, 1)
             row = header_row
-            for key, *values in Activity._read_group(domain, [groupby], self.MEASURES):
+            for key, *values in Activity._read_group(
+                complete, [groupby], self.MEASURES
+            ):
                 row += 1
                 if labels is not None:
                     name = labels.get(key) or env._("Unknown")

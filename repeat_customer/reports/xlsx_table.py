@@ -37,14 +37,14 @@ class XlsxTable(models.AbstractModel):
             "percent": workbook.add_format({"num_format": "0.00%"}),
         }
 
-    def _header(self, sheet, row, columns, formats):
+    def _header(self, sheet, row, columns, formats, height=30):
         """Write a table header at ``row``: (label, width) per column; the
         sheet prints in landscape, one page wide, the header on every page."""
         sheet.set_landscape()
         sheet.set_paper(9)  # A4
         sheet.fit_to_pages(1, 0)
         sheet.repeat_rows(row)
-        sheet.set_row(row, 30)
+        sheet.set_row(row, height)
         for col, (label, width) in enumerate(columns):
             sheet.set_column(col, col, width)
             sheet.write_string(row, col, label, formats["header"])

@@ -1,12 +1,19 @@
 import { Component, onWillStart, onMounted, onPatched, onWillUnmount, useRef, useState } from "@odoo/owl";
 import { loadBundle } from "@web/core/assets";
-import { getColor, hexToRGBA } from "@web/core/colors/colors";
+import { hexToRGBA } from "@web/core/colors/colors";
 import { formatCurrency } from "@web/core/currency";
 import { _t } from "@web/core/l10n/translation";
 import { registry } from "@web/core/registry";
 import { useService } from "@web/core/utils/hooks";
 
 const { DateTime } = luxon;
+
+// the colours of Odoo's colour picker (the ``color`` index of a segment)
+const COLORS = [
+    "#A0A0A0", "#F06050", "#F4A460", "#F7CD1F", "#6CC1ED", "#814968",
+    "#EB7E7F", "#2C8397", "#475577", "#D6145F", "#30C381", "#9365B8",
+];
+const color = (index) => COLORS[(index || 0) % COLORS.length];
 
 /**
  * The Loyalty Overview: KPI cards, charts, the cohort heatmap and the R × F
@@ -88,7 +95,7 @@ export class LoyaltyOverview extends Component {
         if (!cell.count) {
             return "";
         }
-        return `background-color: ${hexToRGBA(getColor(cell.color || 0, null, "odoo"), 0.35)};`;
+        return `background-color: ${hexToRGBA(color(cell.color), 0.3)};`;
     }
 
     get cohortColumns() {
@@ -198,7 +205,7 @@ export class LoyaltyOverview extends Component {
                 datasets: [
                     {
                         data: segments.map((s) => s.count),
-                        backgroundColor: segments.map((s) => getColor(s.color || 0, null, "odoo")),
+                        backgroundColor: segments.map((s) => color(s.color)),
                     },
                 ],
             },
@@ -223,8 +230,8 @@ export class LoyaltyOverview extends Component {
                         type: "line",
                         label: _t("Churn Rate (%)"),
                         data: data.months.map((m) => m.churn_rate),
-                        borderColor: getColor(1, null, "odoo"),
-                        backgroundColor: getColor(1, null, "odoo"),
+                        borderColor: color(1),
+                        backgroundColor: color(1),
                         yAxisID: "rate",
                         tension: 0.3,
                     },
@@ -232,21 +239,21 @@ export class LoyaltyOverview extends Component {
                         type: "line",
                         label: _t("Repeat-Purchase Rate (%)"),
                         data: data.months.map((m) => m.repeat_rate),
-                        borderColor: getColor(10, null, "odoo"),
-                        backgroundColor: getColor(10, null, "odoo"),
+                        borderColor: color(10),
+                        backgroundColor: color(10),
                         yAxisID: "rate",
                         tension: 0.3,
                     },
                     {
                         label: _t("Active Members"),
                         data: data.months.map((m) => m.active),
-                        backgroundColor: hexToRGBA(getColor(4, null, "odoo"), 0.5),
+                        backgroundColor: hexToRGBA(color(4), 0.45),
                         yAxisID: "members",
                     },
                     {
                         label: _t("New Members"),
                         data: data.months.map((m) => m.new),
-                        backgroundColor: hexToRGBA(getColor(3, null, "odoo"), 0.5),
+                        backgroundColor: hexToRGBA(color(8), 0.45),
                         yAxisID: "members",
                     },
                 ],
@@ -255,7 +262,11 @@ export class LoyaltyOverview extends Component {
                 maintainAspectRatio: false,
                 scales: {
                     rate: { position: "right", min: 0, max: 100, grid: { display: false } },
-                    members: { position: "left", beginAtZero: true },
+                    members: {
+                        position: "left",
+                        beginAtZero: true,
+                        suggestedMax: Math.max(1, ...data.months.map((m) => m.active)) * 1.1,
+                    },
                 },
                 onClick: (_ev, items) => items.length && this.openMonth(items[0].index),
             },
@@ -265,9 +276,9 @@ export class LoyaltyOverview extends Component {
             data: {
                 labels: data.points.map((m) => this.monthLabel(m.month)),
                 datasets: [
-                    { label: _t("Issued"), data: data.points.map((m) => m.issued), backgroundColor: getColor(10, null, "odoo") },
-                    { label: _t("Redeemed"), data: data.points.map((m) => m.redeemed), backgroundColor: getColor(4, null, "odoo") },
-                    { label: _t("Expired"), data: data.points.map((m) => m.expired), backgroundColor: getColor(1, null, "odoo") },
+                    { label: _t("Issued"), data: data.points.map((m) => m.issued), backgroundColor: color(10) },
+                    { label: _t("Redeemed"), data: data.points.map((m) => m.redeemed), backgroundColor: color(4) },
+                    { label: _t("Expired"), data: data.points.map((m) => m.expired), backgroundColor: color(1) },
                 ],
             },
             options: {
