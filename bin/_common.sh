@@ -41,7 +41,7 @@ ensure_odoo_addons() {
     # The OCA addons repeat_customer depends on (requirements-odoo-addons.txt)
     # come from PyPI; their wheels need --no-deps with Odoo run from a source
     # tree. Installs them when one is missing.
-    if ! "$PYTHON" -c 'import odoo.addons.partner_contact_birthdate, odoo.addons.partner_contact_personal_information_page, odoo.addons.report_xlsx' 2>/dev/null; then
+    if ! "$PYTHON" -c 'import odoo.addons.partner_contact_birthdate, odoo.addons.partner_contact_personal_information_page, odoo.addons.partner_contact_gender, odoo.addons.report_xlsx' 2>/dev/null; then
         echo "Installing the OCA addons of requirements-odoo-addons.txt (pip --no-deps)..."
         "$PYTHON" -m pip install --quiet --disable-pip-version-check --no-deps \
             -r "$REPO_ROOT/requirements-odoo-addons.txt" \

@@ -47,6 +47,7 @@
         "wizards/customer_liability_report_views.xml",
         "reports/customer_liability_reports.xml",
         "wizards/customer_analytics_export_views.xml",
+        "wizards/customer_segment_migration_views.xml",
         "reports/customer_analytics_reports.xml",
         "views/customer_segment_views.xml",
         "views/customer_rfm_snapshot_views.xml",

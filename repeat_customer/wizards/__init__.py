@@ -5,3 +5,4 @@ from . import base_partner_merge_automatic_wizard
 from . import customer_campaign_dry_run
 from . import customer_liability_report
 from . import customer_analytics_export
+from . import customer_segment_migration
