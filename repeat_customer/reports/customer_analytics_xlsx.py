@@ -114,18 +114,20 @@ class AnalyticsMembersXlsx(models.AbstractModel):
             else:
                 method = sheet.write_string
             writers.append((method, fmt))
-        blank = sheet.write_blank
+        # (column, lookup or None, writer, format) once, not per cell
+        plan = [
+            (col, lookups.get(col), method, fmt)
+            for col, (method, fmt) in enumerate(writers)
+        ]
         row = header_row
         for values in self._member_rows(spec):
             row += 1
-            for col, value in enumerate(values):
-                lookup = lookups.get(col)
+            for col, lookup, method, fmt in plan:
+                value = values[col]
                 if lookup is not None:
                     value = lookup.get(value)
-                if value is None or value is False:
-                    blank(row, col, None, writers[col][1])
-                else:
-                    method, fmt = writers[col]
+                # an empty cell is left out: it needs no format
+                if value is not None and value is not False:
                     method(row, col, value, fmt)
             for col in totals:
                 totals[col] += values[col] or 0
