@@ -1,6 +1,8 @@
 """Members' activity month by month: the facts behind the retention rates,
 the cohorts and the overview, kept by the figures' computation."""
 
+from datetime import timedelta
+
 from dateutil.relativedelta import relativedelta
 
 from odoo import api, fields, models
@@ -8,6 +10,9 @@ from odoo.tools import SQL
 
 from ..tools.numbers import pg_array
 
+# rows that move with the calendar are refreshed for this many days after
+# the day they move, so that nights the job did not run are caught up
+CATCH_UP_DAYS = 7
 # rate field -> (numerator, denominator, factor): a rate of a group is the
 # ratio of the sums, never an average of the members' ratios
 RATES = {
@@ -169,8 +174,9 @@ class CustomerActivityMonth(models.Model):
     # ------------------------------------------------------------------
     @api.model
     def _update_activity(self, company, membership_ids):
-        """Rewrite the rows of the members of ``company`` in ``membership_ids``
-        from their purchases, in two statements."""
+        """Bring the rows of the members of ``company`` in ``membership_ids``
+        up to date with their purchases, in one statement: rows no longer
+        there deleted, new ones inserted, only changed ones rewritten."""
         if not membership_ids:
             return
         ids = pg_array(membership_ids)
@@ -179,8 +185,6 @@ class CustomerActivityMonth(models.Model):
         self.env.cr.execute(
             SQL(
                 """
-                DELETE FROM customer_activity_month
-                 WHERE membership_id = ANY(%(ids)s::int[]);
                 WITH mem AS (
                     SELECT id, partner_id FROM customer_membership
                      WHERE id = ANY(%(ids)s::int[]) AND company_id = %(company)s
@@ -214,12 +218,8 @@ class CustomerActivityMonth(models.Model):
                      WHERE orders > 0 AND month < %(this_month)s
                     UNION
                     SELECT membership_id, month FROM monthly
-                )
-                INSERT INTO customer_activity_month
-                       (membership_id, company_id, month, cohort_month, months_since,
-                        active_count, new_count, previous_active_count,
-                        churned_count, repeat_base_count, repeat_count,
-                        order_count, revenue)
+                ),
+                fresh AS (
                 SELECT k.membership_id, %(company)s, k.month, f.month_first,
                        ((extract(year FROM k.month)
                          - extract(year FROM f.month_first)) * 12
@@ -250,6 +250,42 @@ class CustomerActivityMonth(models.Model):
                                FROM firsts) f
                     ON f.membership_id = k.membership_id
                   LEFT JOIN seconds s ON s.membership_id = k.membership_id
+                ),
+                gone AS (
+                    DELETE FROM customer_activity_month a
+                     WHERE a.membership_id = ANY(%(ids)s::int[])
+                       AND NOT EXISTS (
+                           SELECT 1 FROM fresh
+                            WHERE fresh.membership_id = a.membership_id
+                              AND fresh.month = a.month)
+                )
+                INSERT INTO customer_activity_month AS a
+                       (membership_id, company_id, month, cohort_month, months_since,
+                        active_count, new_count, previous_active_count,
+                        churned_count, repeat_base_count, repeat_count,
+                        order_count, revenue)
+                SELECT * FROM fresh
+                ON CONFLICT (membership_id, month) DO UPDATE
+                   SET company_id = EXCLUDED.company_id,
+                       cohort_month = EXCLUDED.cohort_month,
+                       months_since = EXCLUDED.months_since,
+                       active_count = EXCLUDED.active_count,
+                       new_count = EXCLUDED.new_count,
+                       previous_active_count = EXCLUDED.previous_active_count,
+                       churned_count = EXCLUDED.churned_count,
+                       repeat_base_count = EXCLUDED.repeat_base_count,
+                       repeat_count = EXCLUDED.repeat_count,
+                       order_count = EXCLUDED.order_count,
+                       revenue = EXCLUDED.revenue
+                 WHERE (a.company_id, a.cohort_month, a.months_since, a.active_count,
+                        a.new_count, a.previous_active_count, a.churned_count,
+                        a.repeat_base_count, a.repeat_count, a.order_count, a.revenue)
+                       IS DISTINCT FROM
+                       (EXCLUDED.company_id, EXCLUDED.cohort_month,
+                        EXCLUDED.months_since, EXCLUDED.active_count,
+                        EXCLUDED.new_count, EXCLUDED.previous_active_count,
+                        EXCLUDED.churned_count, EXCLUDED.repeat_base_count,
+                        EXCLUDED.repeat_count, EXCLUDED.order_count, EXCLUDED.revenue)
                 """,
                 ids=ids,
                 company=company.id,
@@ -262,6 +298,34 @@ class CustomerActivityMonth(models.Model):
         self.invalidate_model()
 
     @api.model
-    def _months_back(self, company, months):
-        """The first day of the month ``months`` before the company's current one."""
-        return company._loyalty_today().replace(day=1) - relativedelta(months=months)
+    def _due_ids(self, company, membership_ids):
+        """Of ``membership_ids``, the members whose rows change with the
+        calendar alone: their repeat window ended in the last week (they
+        join the repeat-purchase base), or, in a month's first week, they
+        bought the month before (the new month is the one they lapse in
+        unless they buy again). A week, so that nights the job could not run
+        are caught up."""
+        if not membership_ids:
+            return []
+        today = company._loyalty_today()
+        window = company.loyalty_repeat_days
+        this_month = today.replace(day=1)
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT id FROM customer_membership
+                 WHERE id = ANY(%(ids)s::int[])
+                   AND (first_order_date BETWEEN %(window_from)s AND %(window_to)s
+                        OR (%(month_start)s
+                            AND last_order_date >= %(last_month)s
+                            AND last_order_date < %(this_month)s))
+                """,
+                ids=pg_array(membership_ids),
+                window_from=today - timedelta(days=window + CATCH_UP_DAYS),
+                window_to=today - timedelta(days=window),
+                month_start=today.day <= CATCH_UP_DAYS,
+                last_month=this_month - relativedelta(months=1),
+                this_month=this_month,
+            )
+        )
+        return [row[0] for row in self.env.cr.fetchall()]

@@ -67,7 +67,17 @@ class CustomerMembership(models.Model):
         )
         self._write_snapshots(company, changes)
         self._update_age_bands(company, membership_ids)
-        self.env["customer.activity.month"]._update_activity(company, membership_ids)
+        activity = self.env["customer.activity.month"]
+        if churn_ids is None:
+            activity_ids = membership_ids
+        else:
+            # between full passes: the members whose purchases changed, and
+            # those whose rows move with the calendar
+            activity_ids = sorted(
+                {i for i in membership_ids if i in churn_ids}
+                | set(activity._due_ids(company, membership_ids))
+            )
+        activity._update_activity(company, activity_ids)
 
     def _refresh_figures(self, full=False):
         """Recompute the figures of the memberships in ``self``.

@@ -281,3 +281,40 @@ class TestDemographics(RepeatCustomerCase):
                 )
         self.assertEqual(age(date(2000, 2, 29), date(2025, 2, 28)), 24)
         self.assertEqual(age(date(2000, 2, 29), date(2025, 3, 1)), 25)
+
+
+@tagged("post_install", "-at_install")
+class TestActivityBetweenFullPasses(RepeatCustomerCase):
+    def test_members_due_with_the_calendar(self):
+        self.company.loyalty_repeat_days = 30
+        due, old = self._partner("Window Ends"), self._partner("Long Ago")
+        self._order(due, 10.0, days_ago=31)
+        self._order(old, 10.0, days_ago=200)
+        self._order(old, 10.0, days_ago=100)
+        self.env.flush_all()
+        self._compute()
+        Activity = self.env["customer.activity.month"]
+        ids = (self._membership(due) | self._membership(old)).ids
+        self.assertEqual(
+            Activity._due_ids(self.company, ids), self._membership(due).ids
+        )
+
+    def test_nightly_pass_keeps_the_rows(self):
+        self.company.loyalty_repeat_days = 30
+        partner = self._partner("Nightly Buyer")
+        self._order(partner, 10.0, days_ago=31)
+        membership = self._membership(partner)
+        Membership = self.env["customer.membership"]
+        Membership._compute_company(self.company)
+        Activity = self.env["customer.activity.month"]
+        rows = Activity.search([("membership_id", "=", membership.id)])
+        first = rows.filtered("new_count")
+        self.assertEqual(first.repeat_base_count, 1, "its 30 days have passed")
+        # as the row was the night before the window ended
+        self.env.cr.execute(
+            "UPDATE customer_activity_month SET repeat_base_count = 0 WHERE id = %s",
+            [first.id],
+        )
+        Activity.invalidate_model()
+        Membership._compute_company(self.company, nightly=True)
+        self.assertEqual(first.repeat_base_count, 1)
