@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 from odoo import Command
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user, tagged
 
 from .common import RepeatCustomerCase
@@ -121,3 +121,20 @@ class TestSegmentMigration(RepeatCustomerCase):
             self._migrate(date_from=self.today, date_to=self.today - timedelta(days=1))
         with self.assertRaises(UserError):
             self._migrate(date_from=self.today, date_to=self.today)
+
+    def test_lines_written_by_the_wizard_only(self):
+        wizard = (
+            self.env["customer.segment.migration"]
+            .with_user(self.salesman)
+            .create(
+                {
+                    "company_id": self.company.id,
+                    "date_from": self.today - timedelta(days=10),
+                    "date_to": self.today,
+                }
+            )
+        )
+        with self.assertRaises(AccessError):
+            self.env["customer.segment.migration.line"].with_user(self.salesman).create(
+                {"migration_id": wizard.id, "membership_id": self.stayer.id}
+            )
