@@ -47,8 +47,8 @@ TARGET_RECOMPUTE_FLOOR = 2.0  # recompute at most 2x the bare aggregation
 TARGET_NAIVE_RECOMPUTE = 50.0  # recompute at least 50x faster than naive
 TARGET_PEAK_MB = 500.0
 
-# methods of customer.membership timed separately inside the full recompute
-# (any that does not exist is skipped)
+# methods of customer.membership, or "model:method", timed separately inside
+# the recompute (any that does not exist is skipped)
 PHASES = (
     "_analyze_sources",
     "_enrol_from_history",
@@ -58,6 +58,9 @@ PHASES = (
     "_fit_churn_model",
     "_update_scores",
     "_write_snapshots",
+    "_update_age_bands",
+    "customer.activity.month:_due_ids",
+    "customer.activity.month:_update_activity",
 )
 
 STAT_FIELDS = (
@@ -191,8 +194,7 @@ class Bench(OdooBench):
     @contextmanager
     def phase_timer(self, env):
         """Time the methods of PHASES while inside, by wrapping them on the
-        registry class of customer.membership."""
-        cls = type(env["customer.membership"])
+        registry classes of their models."""
         totals = {}
         saved = {}
 
@@ -208,16 +210,21 @@ class Bench(OdooBench):
 
             return timed
 
-        for name in PHASES:
+        for phase in PHASES:
+            model, _sep, name = phase.rpartition(":")
+            model = model or "customer.membership"
+            if model not in env.registry:
+                continue
+            cls = type(env[model])
             method = getattr(cls, name, None)
             if method is None:
                 continue
-            saved[name] = cls.__dict__.get(name)
+            saved[phase] = (cls, name, cls.__dict__.get(name))
             setattr(cls, name, wrap(name, method))
         try:
             yield totals
         finally:
-            for name, original in saved.items():
+            for cls, name, original in saved.values():
                 if original is None:
                     delattr(cls, name)
                 else:

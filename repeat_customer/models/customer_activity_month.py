@@ -3,18 +3,31 @@ the cohorts and the overview, kept by the figures' computation."""
 
 from datetime import timedelta
 
-from dateutil.relativedelta import relativedelta
-
 from odoo import api, fields, models
 from odoo.tools import SQL
 
 from ..tools.numbers import pg_array
 
-# rows that move with the calendar are refreshed for this many days after
-# the day they move, so that nights the job did not run are caught up
-CATCH_UP_DAYS = 7
+# the rows a night brings up to date are those that can have moved with the
+# calendar since the last full pass, and this many days before it
+SINCE_MARGIN_DAYS = 7
+
 # rate field -> (numerator, denominator, factor): a rate of a group is the
 # ratio of the sums, never an average of the members' ratios
+# the stored figures of a row, besides its key (membership, month)
+VALUE_COLUMNS = (
+    "company_id",
+    "cohort_month",
+    "months_since",
+    "active_count",
+    "new_count",
+    "previous_active_count",
+    "churned_count",
+    "repeat_base_count",
+    "repeat_count",
+    "order_count",
+    "revenue",
+)
 RATES = {
     "churn_rate": ("churned_count", "previous_active_count", 100.0),
     "repeat_rate": ("repeat_count", "repeat_base_count", 100.0),
@@ -210,26 +223,41 @@ class CustomerActivityMonth(models.Model):
                      WHERE p.is_order = 1 AND p.day > f.first_day
                      GROUP BY p.membership_id
                 ),
-                months AS (
-                    SELECT membership_id, month FROM monthly WHERE orders > 0
-                    UNION
-                    SELECT membership_id, (month + interval '1 month')::date
+                -- a member's months in order: each month bought (or refunded)
+                -- with the month before's orders, and the month after a
+                -- month bought when the member did not buy in it (the month
+                -- they lapse in), once it has begun
+                ordered AS (
+                    SELECT membership_id, month, orders, revenue,
+                           lag(month) OVER w AS prev_month,
+                           lag(orders) OVER w AS prev_orders,
+                           lead(month) OVER w AS next_month
                       FROM monthly
-                     WHERE orders > 0 AND month < %(this_month)s
-                    UNION
-                    SELECT membership_id, month FROM monthly
+                    WINDOW w AS (PARTITION BY membership_id ORDER BY month)
                 ),
-                fresh AS (
-                SELECT k.membership_id, %(company)s, k.month, f.month_first,
+                months(membership_id, month, orders, revenue, prev_orders) AS (
+                    SELECT membership_id, month, orders, revenue,
+                           CASE WHEN prev_month = (month - interval '1 month')::date
+                                THEN prev_orders ELSE 0 END
+                      FROM ordered
+                    UNION ALL
+                    SELECT membership_id, (month + interval '1 month')::date, 0, 0,
+                           orders
+                      FROM ordered
+                     WHERE orders > 0 AND month < %(this_month)s
+                       AND next_month IS DISTINCT FROM
+                           (month + interval '1 month')::date
+                ),
+                fresh(membership_id, month, %(values)s) AS (
+                SELECT k.membership_id, k.month, %(company)s, f.month_first,
                        ((extract(year FROM k.month)
                          - extract(year FROM f.month_first)) * 12
                         + extract(month FROM k.month)
                         - extract(month FROM f.month_first))::int,
-                       (COALESCE(cur.orders, 0) > 0)::int,
+                       (k.orders > 0)::int,
                        COALESCE(k.month = f.month_first, FALSE)::int,
-                       (COALESCE(prev.orders, 0) > 0)::int,
-                       (COALESCE(prev.orders, 0) > 0
-                        AND COALESCE(cur.orders, 0) <= 0)::int,
+                       (k.prev_orders > 0)::int,
+                       (k.prev_orders > 0 AND k.orders <= 0)::int,
                        COALESCE(k.month = f.month_first
                                 AND f.first_day <= %(today)s::date - %(window)s,
                                 FALSE)::int,
@@ -237,58 +265,51 @@ class CustomerActivityMonth(models.Model):
                                 AND f.first_day <= %(today)s::date - %(window)s
                                 AND s.second_day <= f.first_day + %(window)s,
                                 FALSE)::int,
-                       GREATEST(COALESCE(cur.orders, 0), 0),
-                       COALESCE(cur.revenue, 0)
+                       GREATEST(k.orders, 0),
+                       k.revenue
                   FROM months k
-                  LEFT JOIN monthly cur
-                    ON cur.membership_id = k.membership_id AND cur.month = k.month
-                  LEFT JOIN monthly prev
-                    ON prev.membership_id = k.membership_id
-                   AND prev.month = (k.month - interval '1 month')::date
                   LEFT JOIN (SELECT membership_id, first_day,
                                     date_trunc('month', first_day)::date AS month_first
                                FROM firsts) f
                     ON f.membership_id = k.membership_id
                   LEFT JOIN seconds s ON s.membership_id = k.membership_id
                 ),
+                -- the rows as they are, against the rows as they should be:
+                -- one hash join, and only the differences written
+                diff AS MATERIALIZED (
+                    SELECT n.*, o.id AS old_id
+                      FROM fresh n
+                      FULL JOIN (SELECT * FROM customer_activity_month
+                                  WHERE membership_id = ANY(%(ids)s::int[])
+                                    AND company_id = %(company)s) o
+                        ON o.membership_id = n.membership_id AND o.month = n.month
+                     WHERE o.id IS NULL OR n.membership_id IS NULL
+                        OR (%(old_values)s) IS DISTINCT FROM (%(new_values)s)
+                ),
                 gone AS (
-                    DELETE FROM customer_activity_month a
-                     WHERE a.membership_id = ANY(%(ids)s::int[])
-                       AND NOT EXISTS (
-                           SELECT 1 FROM fresh
-                            WHERE fresh.membership_id = a.membership_id
-                              AND fresh.month = a.month)
+                    DELETE FROM customer_activity_month a USING diff d
+                     WHERE d.membership_id IS NULL AND a.id = d.old_id
+                ),
+                changed AS (
+                    UPDATE customer_activity_month a SET %(set_diff)s
+                      FROM diff d
+                     WHERE d.membership_id IS NOT NULL AND a.id = d.old_id
                 )
                 INSERT INTO customer_activity_month AS a
-                       (membership_id, company_id, month, cohort_month, months_since,
-                        active_count, new_count, previous_active_count,
-                        churned_count, repeat_base_count, repeat_count,
-                        order_count, revenue)
-                SELECT * FROM fresh
-                ON CONFLICT (membership_id, month) DO UPDATE
-                   SET company_id = EXCLUDED.company_id,
-                       cohort_month = EXCLUDED.cohort_month,
-                       months_since = EXCLUDED.months_since,
-                       active_count = EXCLUDED.active_count,
-                       new_count = EXCLUDED.new_count,
-                       previous_active_count = EXCLUDED.previous_active_count,
-                       churned_count = EXCLUDED.churned_count,
-                       repeat_base_count = EXCLUDED.repeat_base_count,
-                       repeat_count = EXCLUDED.repeat_count,
-                       order_count = EXCLUDED.order_count,
-                       revenue = EXCLUDED.revenue
-                 WHERE (a.company_id, a.cohort_month, a.months_since, a.active_count,
-                        a.new_count, a.previous_active_count, a.churned_count,
-                        a.repeat_base_count, a.repeat_count, a.order_count, a.revenue)
-                       IS DISTINCT FROM
-                       (EXCLUDED.company_id, EXCLUDED.cohort_month,
-                        EXCLUDED.months_since, EXCLUDED.active_count,
-                        EXCLUDED.new_count, EXCLUDED.previous_active_count,
-                        EXCLUDED.churned_count, EXCLUDED.repeat_base_count,
-                        EXCLUDED.repeat_count, EXCLUDED.order_count, EXCLUDED.revenue)
+                       (membership_id, month, %(values)s)
+                SELECT membership_id, month, %(values)s FROM diff WHERE old_id IS NULL
+                -- a row another transaction inserted meanwhile: ours is newer
+                ON CONFLICT (membership_id, month) DO UPDATE SET %(set_excluded)s
                 """,
                 ids=ids,
                 company=company.id,
+                values=SQL(", ".join(VALUE_COLUMNS)),
+                old_values=SQL(", ".join(f"o.{c}" for c in VALUE_COLUMNS)),
+                new_values=SQL(", ".join(f"n.{c}" for c in VALUE_COLUMNS)),
+                set_diff=SQL(", ".join(f"{c} = d.{c}" for c in VALUE_COLUMNS)),
+                set_excluded=SQL(
+                    ", ".join(f"{c} = EXCLUDED.{c}" for c in VALUE_COLUMNS)
+                ),
                 purchases=self.env["customer.membership"]._purchases_query(company),
                 this_month=this_month,
                 today=today,
@@ -299,33 +320,49 @@ class CustomerActivityMonth(models.Model):
 
     @api.model
     def _due_ids(self, company, membership_ids):
-        """Of ``membership_ids``, the members whose rows change with the
-        calendar alone: their repeat window ended in the last week (they
-        join the repeat-purchase base), or, in a month's first week, they
-        bought the month before (the new month is the one they lapse in
-        unless they buy again). A week, so that nights the job could not run
-        are caught up."""
+        """Of ``membership_ids``, the members whose rows are behind the
+        calendar alone: the month after their last purchase has begun and
+        has no row yet (the month they lapse in unless they buy again), or
+        their repeat window has ended and their first month's row does not
+        count them in the repeat-purchase base yet. Read from the rows
+        themselves, so nights the job did not run are caught up however
+        many, and a member is due once, not night after night. Only members
+        whose rows can have moved since the last full pass (which brought
+        every row up to date) are looked at, with a week's margin."""
         if not membership_ids:
             return []
         today = company._loyalty_today()
-        window = company.loyalty_repeat_days
-        this_month = today.replace(day=1)
+        window = timedelta(days=company.loyalty_repeat_days)
+        since = company.loyalty_stats_full_date
+        since = min(since, today) - timedelta(days=SINCE_MARGIN_DAYS) if since else None
         self.env.cr.execute(
             SQL(
                 """
-                SELECT id FROM customer_membership
-                 WHERE id = ANY(%(ids)s::int[])
-                   AND (first_order_date BETWEEN %(window_from)s AND %(window_to)s
-                        OR (%(month_start)s
-                            AND last_order_date >= %(last_month)s
-                            AND last_order_date < %(this_month)s))
+                SELECT m.id FROM customer_membership m
+                 WHERE m.id = ANY(%(ids)s::int[])
+                   AND ((m.last_order_date < %(this_month)s
+                         AND m.last_order_date
+                             >= COALESCE(%(lapse_from)s::date, '-infinity')
+                         AND NOT EXISTS (
+                             SELECT 1 FROM customer_activity_month a
+                              WHERE a.membership_id = m.id
+                                AND a.month = (date_trunc('month', m.last_order_date)
+                                               + interval '1 month')::date))
+                        OR (m.first_order_date <= %(window_end)s
+                            AND m.first_order_date
+                                > COALESCE(%(window_from)s::date, '-infinity')
+                            AND EXISTS (
+                                SELECT 1 FROM customer_activity_month a
+                                 WHERE a.membership_id = m.id
+                                   AND a.month = date_trunc(
+                                           'month', m.first_order_date)::date
+                                   AND a.repeat_base_count = 0)))
                 """,
                 ids=pg_array(membership_ids),
-                window_from=today - timedelta(days=window + CATCH_UP_DAYS),
-                window_to=today - timedelta(days=window),
-                month_start=today.day <= CATCH_UP_DAYS,
-                last_month=this_month - relativedelta(months=1),
-                this_month=this_month,
+                this_month=today.replace(day=1),
+                lapse_from=since and since.replace(day=1),
+                window_end=today - window,
+                window_from=since and since - window,
             )
         )
         return [row[0] for row in self.env.cr.fetchall()]

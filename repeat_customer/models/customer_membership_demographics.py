@@ -4,6 +4,7 @@ from odoo import api, fields, models
 from odoo.tools import SQL
 
 from ..tools.demographics import AGE_BANDS, age_band, age_band_sql
+from ..tools.numbers import pg_array
 
 
 class CustomerMembership(models.Model):
@@ -54,14 +55,14 @@ class CustomerMembership(models.Model):
                   FROM (SELECT m2.id, %(band)s AS band
                           FROM customer_membership m2
                           JOIN res_partner p ON p.id = m2.partner_id
-                         WHERE m2.id = ANY(%(ids)s)) b
+                         WHERE m2.id = ANY(%(ids)s::int[])) b
                  WHERE m.id = b.id
                    AND m.age_band IS DISTINCT FROM b.band
                 """,
                 band=age_band_sql(
                     SQL("p.birthdate_date"), SQL("%s::date", company._loyalty_today())
                 ),
-                ids=list(membership_ids),
+                ids=pg_array(membership_ids),
             )
         )
         if self.env.cr.rowcount:

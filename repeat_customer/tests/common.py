@@ -35,12 +35,16 @@ class RepeatCustomerCase(TransactionCase):
         return cls.env["res.partner"].create({"name": name, **vals})
 
     @classmethod
-    def _order(cls, partner, amount, days_ago=0, currency=None, state="sale"):
-        """A sales order of ``amount`` (untaxed, in ``currency``) dated
-        ``days_ago`` days before today at noon UTC."""
+    def _order(
+        cls, partner, amount, days_ago=0, currency=None, state="sale", company=None
+    ):
+        """A sales order of ``amount`` (untaxed, in ``currency``) of
+        ``company`` (default: the test's) dated ``days_ago`` days before
+        today at noon UTC."""
+        company = company or cls.company
         vals = {
             "partner_id": partner.id,
-            "company_id": cls.company.id,
+            "company_id": company.id,
             "order_line": [
                 Command.create(
                     {
@@ -57,17 +61,24 @@ class RepeatCustomerCase(TransactionCase):
                 {
                     "name": f"Pricelist {currency.name}",
                     "currency_id": currency.id,
-                    "company_id": cls.company.id,
+                    "company_id": company.id,
                 }
             )
             vals["pricelist_id"] = pricelist.id
-        order = cls.env["sale.order"].with_company(cls.company).create(vals)
+        order = cls.env["sale.order"].with_company(company).create(vals)
         if state in ("sale", "cancel"):
             order.action_confirm()
         if state == "cancel":
             order._action_cancel()
         date = datetime.combine(cls.today - timedelta(days=days_ago), time(12, 0))
         order.write({"date_order": date})
+        return order
+
+    @classmethod
+    def _dated(cls, partner, amount, when, state="sale", company=None):
+        """A sales order of ``amount`` dated ``when``."""
+        order = cls._order(partner, amount, state=state, company=company)
+        order.date_order = when
         return order
 
     @classmethod

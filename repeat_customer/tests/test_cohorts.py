@@ -38,27 +38,7 @@ class TestCohorts(RepeatCustomerCase):
             {"name": "Cohort Second Co", "currency_id": cls.env.ref("base.EUR").id}
         )
         cls.env.user.company_ids |= cls.company2
-        order = (
-            cls.env["sale.order"]
-            .with_company(cls.company2)
-            .create(
-                {
-                    "partner_id": cls.once.id,
-                    "company_id": cls.company2.id,
-                    "order_line": [
-                        Command.create(
-                            {
-                                "product_id": cls.product.id,
-                                "price_unit": 500.0,
-                                "tax_id": [Command.clear()],
-                            }
-                        )
-                    ],
-                }
-            )
-        )
-        order.action_confirm()
-        order.date_order = datetime(2025, 1, 5, 12)
+        cls._dated(cls.once, 500.0, datetime(2025, 1, 5, 12), company=cls.company2)
         cls._refresh()
 
     @classmethod
@@ -68,12 +48,6 @@ class TestCohorts(RepeatCustomerCase):
         cls.env.flush_all()
         for company in cls.company | cls.company2:
             cls.env["customer.membership"]._compute_company(company)
-
-    @classmethod
-    def _dated(cls, partner, amount, when, state="sale"):
-        order = cls._order(partner, amount, state=state)
-        order.date_order = when
-        return order
 
     def _cells(self, env=None, company=None):
         env = env or self.env

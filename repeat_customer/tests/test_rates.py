@@ -51,36 +51,10 @@ class TestRates(RepeatCustomerCase):
         # another company: Bob's order there is not this company's
         cls.company2 = cls.env["res.company"].create({"name": "Rates Second Co"})
         cls.env.user.company_ids |= cls.company2
-        order = (
-            cls.env["sale.order"]
-            .with_company(cls.company2)
-            .create(
-                {
-                    "partner_id": cls.bob.id,
-                    "company_id": cls.company2.id,
-                    "order_line": [
-                        Command.create(
-                            {
-                                "product_id": cls.product.id,
-                                "price_unit": 500.0,
-                                "tax_id": [Command.clear()],
-                            }
-                        )
-                    ],
-                }
-            )
-        )
-        order.action_confirm()
-        order.date_order = datetime(2025, 2, 5, 12)
+        cls._dated(cls.bob, 500.0, datetime(2025, 2, 5, 12), company=cls.company2)
         cls.env.flush_all()
         for company in cls.company | cls.company2:
             cls.env["customer.membership"]._compute_company(company)
-
-    @classmethod
-    def _dated(cls, partner, amount, when, state="sale"):
-        order = cls._order(partner, amount, state=state)
-        order.date_order = when
-        return order
 
     MEASURES = [
         "active_count:sum",
@@ -287,17 +261,65 @@ class TestDemographics(RepeatCustomerCase):
 class TestActivityBetweenFullPasses(RepeatCustomerCase):
     def test_members_due_with_the_calendar(self):
         self.company.loyalty_repeat_days = 30
-        due, old = self._partner("Window Ends"), self._partner("Long Ago")
-        self._order(due, 10.0, days_ago=31)
-        self._order(old, 10.0, days_ago=200)
-        self._order(old, 10.0, days_ago=100)
+        window, lapse = self._partner("Window Ends"), self._partner("Lapses")
+        settled = self._partner("Long Ago")
+        self._order(window, 10.0, days_ago=31)
+        self._order(lapse, 10.0, days_ago=70)
+        self._order(settled, 10.0, days_ago=200)
+        self._order(settled, 10.0, days_ago=100)
         self.env.flush_all()
         self._compute()
         Activity = self.env["customer.activity.month"]
-        ids = (self._membership(due) | self._membership(old)).ids
-        self.assertEqual(
-            Activity._due_ids(self.company, ids), self._membership(due).ids
+        members = self._membership(window) | self._membership(lapse)
+        members |= self._membership(settled)
+        self.assertFalse(
+            Activity._due_ids(self.company, members.ids),
+            "rows just brought up to date are due for nothing",
         )
+        # the rows as they were at a full pass 80 days ago (the jobs have
+        # not run since): the window's end not counted, the lapsed month
+        # missing
+        self.company.loyalty_stats_full_date = self.today - timedelta(days=80)
+        lapse_month = (
+            self._membership(lapse).last_order_date.replace(day=1) + timedelta(days=32)
+        ).replace(day=1)
+        self.env.cr.execute(
+            SQL(
+                """
+                UPDATE customer_activity_month SET repeat_base_count = 0
+                 WHERE membership_id = %(window)s AND new_count = 1;
+                DELETE FROM customer_activity_month
+                 WHERE membership_id = %(lapse)s AND month = %(month)s;
+                """,
+                window=self._membership(window).id,
+                lapse=self._membership(lapse).id,
+                month=lapse_month,
+            )
+        )
+        self.assertEqual(
+            sorted(Activity._due_ids(self.company, members.ids)),
+            sorted((self._membership(window) | self._membership(lapse)).ids),
+        )
+        # a full pass today: what moved more than a week before it is not
+        # looked at again (the lapse two months ago), what moved within the
+        # week's margin is (the window that ended yesterday)
+        self.company.loyalty_stats_full_date = self.today
+        self.assertEqual(
+            Activity._due_ids(self.company, members.ids),
+            self._membership(window).ids,
+        )
+        self.company.loyalty_stats_full_date = self.today - timedelta(days=80)
+        Activity._update_activity(self.company, members.ids)
+        self.assertFalse(
+            Activity._due_ids(self.company, members.ids), "due once, not every night"
+        )
+        lapsed = Activity.search(
+            [
+                ("membership_id", "=", self._membership(lapse).id),
+                ("month", "=", lapse_month),
+            ]
+        )
+        self.assertEqual((lapsed.churned_count, lapsed.active_count), (1, 0))
 
     def test_nightly_pass_keeps_the_rows(self):
         self.company.loyalty_repeat_days = 30
