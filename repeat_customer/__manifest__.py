@@ -2,7 +2,7 @@
     "name": "Repeat Customer CRM",
     "summary": "Memberships, points, tiers, RFM segments and churn risk "
     "for repeat customers (回头客)",
-    "version": "18.0.1.8.0",
+    "version": "18.0.1.9.0",
     "category": "Sales/Loyalty",
     "website": "https://github.com/repeat-customer/repeat_customer",
     "author": "repeat_customer developers",
@@ -28,6 +28,8 @@
         "data/product_data.xml",
         "data/customer_campaign_data.xml",
         "views/customer_membership_views.xml",
+        "views/customer_preference_views.xml",
+        "views/customer_recommendation_templates.xml",
         "views/customer_point_entry_views.xml",
         "views/customer_tier_views.xml",
         "views/customer_tier_change_views.xml",

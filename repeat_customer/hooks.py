@@ -58,3 +58,52 @@ def fill_activity(env):
         while ids := memberships._next_batch(company, last_id, batch_size):
             activity._update_activity(company, ids)
             last_id = ids[-1]
+
+
+def fill_profiles(env):
+    """Compute every member's purchase profile and recommendations, after
+    each company's product neighbours, a batch of members at a time."""
+    memberships = env["customer.membership"]
+    batch_size = memberships._batch_size()
+    for company in env["res.company"].search([]):
+        env["customer.product.similarity"]._update_similarity(company)
+        last_id = 0
+        while ids := memberships._next_batch(company, last_id, batch_size):
+            memberships._update_profiles(company, ids)
+            last_id = ids[-1]
+
+
+# where the shipped repurchase mail shows the recommended products
+RECOMMENDATION_BLOCK = (
+    "<t t-out=\"object.membership_id.recommendation_cards_html or ''\"/>\n    "
+)
+RECOMMENDATION_MARKER = '<p style="margin:0 0 16px 0;" t-if="object.point_entry_id">'
+
+
+def add_recommendation_block(env):
+    """Put the recommended products in the shipped repurchase mail of a
+    database installed before 18.0.1.9.0 (its templates are not updated),
+    in every language, unless it was changed so that the place is gone or
+    it already shows them."""
+    template = env.ref(
+        "repeat_customer.mail_template_campaign_repurchase", raise_if_not_found=False
+    )
+    if not template:
+        return
+    env.cr.execute(
+        """
+        UPDATE mail_template
+           SET body_html = (
+                   SELECT jsonb_object_agg(lang, replace(body, %(marker)s,
+                                                         %(block)s || %(marker)s))
+                     FROM jsonb_each_text(body_html) AS t(lang, body))
+         WHERE id = %(id)s
+           AND body_html::text NOT LIKE '%%recommendation_cards_html%%'
+        """,
+        {
+            "id": template.id,
+            "marker": RECOMMENDATION_MARKER,
+            "block": RECOMMENDATION_BLOCK,
+        },
+    )
+    template.invalidate_recordset(["body_html"])

@@ -3,7 +3,7 @@ import secrets
 
 import psycopg2.errors
 
-from odoo import http
+from odoo import Command, http
 from odoo.exceptions import UserError
 from odoo.http import request
 from odoo.tools import formatLang
@@ -12,6 +12,8 @@ from odoo.addons.portal.controllers.portal import CustomerPortal
 from odoo.addons.portal.controllers.portal import pager as portal_pager
 
 HISTORY_STEP = 10
+# recommended products the loyalty page shows
+PORTAL_RECOMMENDATIONS = 6
 # the one-time token of a rendered redeem form
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 # a record id typed in a URL or posted by a form: ASCII digits, within
@@ -113,6 +115,12 @@ class LoyaltyPortal(CustomerPortal):
                 "rewards": request.env["customer.reward"]._available_for(
                     membership, customer_facing=True
                 ),
+                "recommendations": membership.recommendation_ids.filtered(
+                    lambda r: r.product_id.active and r.product_id.sale_ok
+                )[:PORTAL_RECOMMENDATIONS],
+                "preference_attributes": self._loyalty_portal_attributes(membership),
+                "preference_values": membership.preference_ids.value_id,
+                "preferences_saved": kwargs.get("preferences_saved"),
                 "format_points": self._loyalty_format_points,
                 "redeem_token": lambda: secrets.token_urlsafe(24),
                 "coupons": coupons.filtered(
@@ -130,7 +138,7 @@ class LoyaltyPortal(CustomerPortal):
         auth="user",
         website=True,
     )
-    def portal_my_loyalty(self, page=1, redeemed=None, **kw):
+    def portal_my_loyalty(self, page=1, redeemed=None, preferences_saved=None, **kw):
         membership = self._loyalty_membership()
         if not membership:
             return request.render(
@@ -152,9 +160,66 @@ class LoyaltyPortal(CustomerPortal):
         return request.render(
             "repeat_customer.portal_my_loyalty",
             self._loyalty_values(
-                membership, page=page, redeemed_coupon=redeemed_coupon
+                membership,
+                page=page,
+                redeemed_coupon=redeemed_coupon,
+                preferences_saved=bool(preferences_saved),
             ),
         )
+
+    def _loyalty_portal_attributes(self, membership):
+        return (
+            request.env["customer.preference.attribute"]
+            .sudo()
+            .search(
+                [
+                    ("company_id", "=", membership.company_id.id),
+                    ("portal_editable", "=", True),
+                ]
+            )
+        )
+
+    @http.route(
+        "/my/loyalty/preferences",
+        type="http",
+        auth="user",
+        methods=["POST"],
+        website=True,
+    )
+    def portal_loyalty_preferences(self, **post):
+        """Save the customer's values of the attributes customers may set
+        (the form carries the CSRF token): one select per attribute, one
+        checkbox per value of an attribute with several values. Values that
+        are not allowed are ignored; staff's values of other attributes are
+        left as they are."""
+        membership = self._loyalty_membership()
+        if not membership:
+            return request.redirect("/my/loyalty")
+        attributes = self._loyalty_portal_attributes(membership)
+        chosen = request.env["customer.preference.value"].sudo()
+        form = request.httprequest.form
+        for attribute in attributes:
+            ids = {record_id(v) for v in form.getlist(f"attribute_{attribute.id}")}
+            values = attribute.value_ids.filtered(lambda v, ids=ids: v.id in ids)
+            chosen |= values if attribute.multiple else values[:1]
+        current = membership.preference_ids.filtered(
+            lambda p: p.attribute_id in attributes
+        )
+        commands = [
+            Command.unlink(p.id) for p in current if p.value_id not in chosen
+        ] + [
+            Command.create(
+                {
+                    "attribute_id": v.attribute_id.id,
+                    "value_id": v.id,
+                    "source": "portal",
+                }
+            )
+            for v in chosen - current.value_id
+        ]
+        if commands:
+            membership.write({"preference_ids": commands})
+        return request.redirect("/my/loyalty?preferences_saved=1#preferences")
 
     @http.route(
         "/my/loyalty/redeem",

@@ -12,6 +12,10 @@ from . import customer_membership_rfm
 from . import customer_membership_nightly
 from . import customer_membership_merge
 from . import customer_membership_demographics
+from . import customer_profile
+from . import customer_membership_profile
+from . import customer_recommendation
+from . import customer_preference
 from . import customer_rfm_snapshot
 from . import customer_segment_size
 from . import res_partner

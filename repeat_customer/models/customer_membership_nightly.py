@@ -44,6 +44,9 @@ class CustomerMembership(models.Model):
         without ``refit``, the churn model of the last fit is kept (refitted
         if there is none)."""
         cutpoints = self._compute_rfm_cutpoints(company)
+        similarity = self.env["customer.product.similarity"]
+        if refit or not similarity._has_similarity(company):
+            similarity._update_similarity(company)
         params = company.loyalty_bgnbd_params
         if refit or not params or not company.loyalty_gamma_gamma_params:
             # the spend model is fitted with the churn model
@@ -78,6 +81,15 @@ class CustomerMembership(models.Model):
                 | set(activity._due_ids(company, membership_ids))
             )
         activity._update_activity(company, activity_ids)
+        # purchase profiles and recommendations: of everyone on a full pass
+        # (the product neighbours were just recomputed), else of the members
+        # whose purchases changed
+        self._update_profiles(
+            company,
+            membership_ids
+            if churn_ids is None
+            else [i for i in membership_ids if i in churn_ids],
+        )
 
     def _refresh_figures(self, full=False):
         """Recompute the figures of the memberships in ``self``.

@@ -97,6 +97,53 @@ class ResPartner(models.Model):
         currency_field="loyalty_currency_id",
     )
 
+    loyalty_favourite_category_id = fields.Many2one(
+        related="loyalty_membership_id.favourite_category_id",
+        **AS_USER,
+        string="Favourite Category",
+    )
+    loyalty_purchase_interval_days = fields.Float(
+        related="loyalty_membership_id.purchase_interval_days",
+        **AS_USER,
+        string="Days Between Purchases",
+    )
+    loyalty_next_purchase_date = fields.Date(
+        related="loyalty_membership_id.next_purchase_date",
+        **AS_USER,
+        string="Next Purchase Expected",
+    )
+    loyalty_preferred_weekday = fields.Selection(
+        related="loyalty_membership_id.preferred_weekday",
+        **AS_USER,
+        string="Preferred Weekday",
+    )
+    loyalty_preferred_hour_band = fields.Selection(
+        related="loyalty_membership_id.preferred_hour_band",
+        **AS_USER,
+        string="Preferred Time",
+    )
+    loyalty_promotion_share = fields.Float(
+        related="loyalty_membership_id.promotion_share",
+        **AS_USER,
+        string="Orders with a Promotion (%)",
+    )
+    loyalty_profile_category_ids = fields.One2many(
+        related="loyalty_membership_id.profile_category_ids",
+        **AS_USER,
+        string="Favourite Categories",
+    )
+    loyalty_preference_ids = fields.One2many(
+        related="loyalty_membership_id.preference_ids",
+        **AS_USER,
+        readonly=False,
+        string="Preferences",
+    )
+    loyalty_recommendation_ids = fields.One2many(
+        related="loyalty_membership_id.recommendation_ids",
+        **AS_USER,
+        string="Recommended Products",
+    )
+
     @api.depends_context("company", "uid")
     @api.depends("commercial_partner_id")
     def _compute_loyalty_membership_id(self):

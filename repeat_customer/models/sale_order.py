@@ -40,6 +40,13 @@ class SaleOrder(models.Model):
         "current tier.",
     )
     loyalty_points_enabled = fields.Boolean(related="company_id.loyalty_points_enabled")
+    loyalty_recommendation_ids = fields.Many2many(
+        "customer.recommendation",
+        string="Recommended for This Customer",
+        compute="_compute_loyalty_recommendation_ids",
+        help="The products the customer's profile suggests, without those "
+        "already on the quotation.",
+    )
 
     @api.depends("partner_id", "company_id")
     def _compute_loyalty_membership_id(self):
@@ -54,6 +61,16 @@ class SaleOrder(models.Model):
             order.loyalty_membership_id = by_key.get(
                 (order.partner_id.commercial_partner_id.id, order.company_id.id),
                 False,
+            )
+
+    @api.depends("loyalty_membership_id", "order_line.product_id")
+    def _compute_loyalty_recommendation_ids(self):
+        for order in self:
+            on_order = order.order_line.product_id
+            order.loyalty_recommendation_ids = (
+                order.loyalty_membership_id.recommendation_ids.filtered(
+                    lambda r, products=on_order: r.product_id not in products
+                )
             )
 
     @api.depends("loyalty_point_entry_ids", "loyalty_membership_id")

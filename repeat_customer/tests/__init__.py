@@ -29,3 +29,4 @@ from . import test_campaigns
 from . import test_liability
 from . import test_clv
 from . import test_cohorts
+from . import test_profile

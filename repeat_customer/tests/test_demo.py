@@ -59,6 +59,17 @@ class TestDemoData(RepeatCustomerCase):
             max(memberships.mapped("first_order_date")),
             min(memberships.mapped("first_order_date")),
         )
+        # profiles, preferences and recommendations
+        profiled = memberships.filtered("profile_category_ids")
+        self.assertGreater(len(profiled), 300, "members who bought in the window")
+        self.assertGreater(len(memberships.preference_ids), 150)
+        self.assertIn("portal", memberships.preference_ids.mapped("source"))
+        recommendations = memberships.recommendation_ids
+        self.assertEqual(len(recommendations.membership_id), len(memberships))
+        self.assertIn("co_purchase", recommendations.mapped("reason"))
+        self.assertTrue(
+            all(r.product_id.sale_ok and r.product_id.active for r in recommendations)
+        )
         # the points history: earned, released, expired and spent; every tier
         # has members and balances are the ledger's sums
         self.assertEqual(memberships.tier_id, tiers)

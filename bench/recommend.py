@@ -1,0 +1,350 @@
+"""Benchmark and evaluate the product recommendations of repeat_customer.
+
+Boots Odoo in-process on ``--db`` and, in a transaction rolled back at the
+end:
+
+* **times the weekly pass's profile work** for every member of the company:
+  the product neighbours (``customer.product.similarity._update_similarity``)
+  and, a batch of members at a time, the purchase profiles and the
+  recommendations (``customer.membership._update_profiles``);
+* **evaluates offline** on the company's own history: each member's last
+  order (members with two orders or more in the RFM window) is held out,
+  everything is recomputed from the rest, and the held-out products are
+  looked for in the ten products recommended to the member. It prints the
+  hit rate at 10 (share of members with at least one held-out product among
+  their ten) and the recall at 10 (share of a member's held-out products
+  found, averaged) of the recommendations and of the popularity baseline
+  (the company's ten most popular products, without those of the member's
+  last order, the same rule the recommendations follow).
+
+``bench/generate.py`` writes orders without lines: ``--setup-lines N`` first
+gives the company 200 products in 20 categories and writes about N order
+lines on its confirmed orders, and commits. Customers have tastes (two
+favourite categories each, from their id) that most of their lines follow,
+and products differ in popularity, so that both a popularity baseline and
+co-purchases have something to find. The demo database
+(``bin/run-demo``) has real lines: run it there without ``--setup-lines``.
+
+Usage::
+
+    python3 bench/recommend.py --db bench_a --setup-lines 1000000
+    python3 bench/recommend.py --db bench_a
+    python3 bench/recommend.py --db repeat_customer_demo
+"""
+
+import argparse
+import json
+import os
+import time
+
+from _common import OdooBench, add_odoo_arguments, rss_mb, timed
+
+REPO_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TARGET_S = 60.0  # the computation at 100 000 members, 1 000 000 lines
+CATEGORIES = 20
+PRODUCTS_PER_CATEGORY = 10
+TASTE_SHARE = 0.7  # lines in one of the customer's two favourite categories
+TOP = 10
+
+
+def setup_lines(bench, env, line_count):
+    """The bench products and about ``line_count`` order lines (one to three
+    an order), committed."""
+    company = bench.company(env)
+    categories = env["product.category"].create(
+        [{"name": f"Bench Category {index:02d}"} for index in range(CATEGORIES)]
+    )
+    products = env["product.product"].create(
+        [
+            {
+                "name": f"Bench Product {c:02d}-{p}",
+                "categ_id": category.id,
+                "list_price": 10.0 + 5 * p + c,
+                "sale_ok": True,
+            }
+            for c, category in enumerate(categories)
+            for p in range(PRODUCTS_PER_CATEGORY)
+        ]
+    )
+    env.cr.execute(
+        """
+        SELECT count(*) FROM sale_order
+         WHERE company_id = %s AND state = 'sale'
+        """,
+        [company.id],
+    )
+    orders = env.cr.fetchone()[0]
+    # two lines an order on average: a share of the orders gets lines
+    share = min(1.0, line_count / 2.0 / max(orders, 1))
+    env.cr.execute(
+        """
+        CREATE TEMP TABLE bench_product AS
+        SELECT p.id, p.category, p.weight,
+               sum(p.weight) OVER (ORDER BY p.id) - p.weight AS lo,
+               sum(p.weight) OVER (ORDER BY p.id) AS hi,
+               sum(p.weight) OVER (PARTITION BY p.category ORDER BY p.id)
+                   - p.weight AS cat_lo,
+               sum(p.weight) OVER (PARTITION BY p.category ORDER BY p.id)
+                   AS cat_hi,
+               sum(p.weight) OVER () AS total,
+               sum(p.weight) OVER (PARTITION BY p.category) AS cat_total,
+               pt.list_price
+          FROM (SELECT pp.id, pp.product_tmpl_id,
+                       (row_number() OVER (ORDER BY pp.id) - 1) / %(per)s AS category,
+                       -- a long tail: a few products sell far more than most
+                       1.0 / (1 + (row_number() OVER (ORDER BY pp.id) - 1) %% %(per)s)
+                           * (1 + ((row_number() OVER (ORDER BY pp.id) - 1)
+                                   / %(per)s) %% 3)
+                           AS weight
+                  FROM product_product pp WHERE pp.id = ANY(%(ids)s)) p
+          JOIN product_template pt ON pt.id = p.product_tmpl_id;
+        CREATE TEMP TABLE bench_line AS
+        SELECT so.id AS order_id, so.partner_id, so.currency_id, so.company_id,
+               n AS sequence,
+               CASE WHEN random() < %(taste)s
+                    THEN (hashtext(p.commercial_partner_id::text || ':' ||
+                                   (random() < 0.5)::text) & 2147483647) %% %(cats)s
+                    END AS category,
+               random() AS u
+          FROM sale_order so
+          JOIN res_partner p ON p.id = so.partner_id
+         CROSS JOIN LATERAL generate_series(
+             1, 1 + (random() < 0.6)::int + (random() < 0.4)::int) n
+         WHERE so.company_id = %(company)s AND so.state = 'sale'
+           AND random() < %(share)s;
+        INSERT INTO sale_order_line
+               (order_id, sequence, name, product_id, product_uom, product_uom_qty,
+                price_unit, price_subtotal, price_total, price_tax, discount,
+                customer_lead, company_id, currency_id, order_partner_id,
+                state, qty_delivered_method, invoice_status, create_uid, write_uid,
+                create_date, write_date)
+        SELECT DISTINCT ON (l.order_id, bp.id)
+               l.order_id, l.sequence, 'Bench line', bp.id, 1, 1,
+               bp.list_price, bp.list_price, bp.list_price, 0, 0, 0, l.company_id,
+               l.currency_id, l.partner_id, 'sale', 'manual', 'no', 1, 1,
+               now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC'
+          FROM bench_line l
+          JOIN bench_product bp
+            ON CASE WHEN l.category IS NULL
+                    THEN l.u * bp.total >= bp.lo AND l.u * bp.total < bp.hi
+                    ELSE bp.category = l.category
+                         AND l.u * bp.cat_total >= bp.cat_lo
+                         AND l.u * bp.cat_total < bp.cat_hi END;
+        """,
+        {
+            "per": PRODUCTS_PER_CATEGORY,
+            "ids": products.ids,
+            "taste": TASTE_SHARE,
+            "cats": CATEGORIES,
+            "company": company.id,
+            "share": share,
+        },
+    )
+    written = env.cr.rowcount
+    env.cr.commit()
+    return written
+
+
+def evaluate(env, company):
+    """Hit rate and recall at 10 of the recommendations and of the
+    popularity baseline over the held-out products (``bench_held_line``)."""
+    env.cr.execute(
+        """
+        WITH held AS (
+            SELECT DISTINCT membership_id, product_id FROM bench_held_line
+        ),
+        members AS (SELECT DISTINCT membership_id FROM held),
+        ours AS (
+            SELECT membership_id, product_id FROM customer_recommendation
+             WHERE company_id = %(company)s AND rank <= %(top)s
+               AND membership_id IN (SELECT membership_id FROM members)
+        ),
+        popular AS (
+            SELECT other_id AS product_id,
+                   row_number() OVER (ORDER BY score DESC, other_id) AS position
+              FROM customer_product_similarity
+             WHERE company_id = %(company)s AND product_id IS NULL
+        ),
+        last_visible AS (
+            SELECT DISTINCT b.membership_id, b.product_id
+              FROM bench_visible_last b
+        ),
+        baseline AS (
+            SELECT membership_id, product_id FROM (
+                SELECT m.membership_id, p.product_id,
+                       row_number() OVER (PARTITION BY m.membership_id
+                                          ORDER BY p.position) AS position
+                  FROM members m CROSS JOIN popular p
+                 WHERE NOT EXISTS (
+                     SELECT 1 FROM last_visible v
+                      WHERE v.membership_id = m.membership_id
+                        AND v.product_id = p.product_id)
+            ) r
+             WHERE position <= %(top)s
+        ),
+        scored AS (
+            SELECT h.membership_id,
+                   count(*) AS held,
+                   count(o.product_id) AS ours_found,
+                   count(b.product_id) AS baseline_found
+              FROM held h
+              LEFT JOIN ours o
+                ON o.membership_id = h.membership_id AND o.product_id = h.product_id
+              LEFT JOIN baseline b
+                ON b.membership_id = h.membership_id AND b.product_id = h.product_id
+             GROUP BY h.membership_id
+        )
+        SELECT count(*),
+               avg((ours_found > 0)::int), avg(ours_found::float8 / held),
+               avg((baseline_found > 0)::int), avg(baseline_found::float8 / held)
+          FROM scored
+        """,
+        {"company": company.id, "top": TOP},
+    )
+    members, ours_hit, ours_recall, base_hit, base_recall = env.cr.fetchone()
+    return {
+        "members_evaluated": members,
+        "hit_rate_at_10": round(float(ours_hit or 0), 4),
+        "recall_at_10": round(float(ours_recall or 0), 4),
+        "baseline_hit_rate_at_10": round(float(base_hit or 0), 4),
+        "baseline_recall_at_10": round(float(base_recall or 0), 4),
+    }
+
+
+def compute_all(env, company):
+    """The weekly pass's profile work for every member of ``company``."""
+    memberships = env["customer.membership"]
+    env["customer.product.similarity"]._update_similarity(company)
+    batch_size = memberships._batch_size()
+    last_id = 0
+    while ids := memberships._next_batch(company, last_id, batch_size):
+        memberships._update_profiles(company, ids)
+        last_id = ids[-1]
+    env.flush_all()
+
+
+def hold_out(env, company):
+    """Set aside each member's last order of the RFM window (members with
+    two such orders or more): its lines kept in ``bench_held_line``, the
+    order put back to draft so that nothing counts it; the member's last
+    order that is still counted goes to ``bench_visible_last``."""
+    memberships = env["customer.membership"]
+    lines = memberships._profile_lines_sql(company)
+    env.cr.execute(
+        f"""
+        CREATE TEMP TABLE bench_all_line AS {lines.code};
+        CREATE TEMP TABLE bench_order_rank AS
+        SELECT membership_id, order_id,
+               row_number() OVER (PARTITION BY membership_id
+                                  ORDER BY local_at DESC, order_id DESC) AS position
+          FROM (SELECT DISTINCT membership_id, order_id, local_at
+                  FROM bench_all_line) o;
+        CREATE TEMP TABLE bench_held_line AS
+        SELECT l.membership_id, l.product_id FROM bench_all_line l
+          JOIN bench_order_rank r
+            ON r.order_id = l.order_id AND r.membership_id = l.membership_id
+         WHERE r.position = 1
+           AND EXISTS (SELECT 1 FROM bench_order_rank s
+                        WHERE s.membership_id = r.membership_id AND s.position = 2);
+        CREATE TEMP TABLE bench_visible_last AS
+        SELECT l.membership_id, l.product_id FROM bench_all_line l
+          JOIN bench_order_rank r
+            ON r.order_id = l.order_id AND r.membership_id = l.membership_id
+         WHERE r.position = 2;
+        UPDATE sale_order SET state = 'draft'
+         WHERE id IN (SELECT r.order_id FROM bench_order_rank r
+                       WHERE r.position = 1
+                         AND EXISTS (SELECT 1 FROM bench_order_rank s
+                                      WHERE s.membership_id = r.membership_id
+                                        AND s.position = 2));
+        """,
+        lines.params,
+    )
+    return env.cr.rowcount
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", required=True)
+    parser.add_argument(
+        "--setup-lines",
+        type=int,
+        metavar="N",
+        help="first write about N order lines on the company's orders (commits)",
+    )
+    add_odoo_arguments(parser, REPO_DIR)
+    args = parser.parse_args()
+    bench = OdooBench(
+        args, "customer.recommendation", "repeat_customer 1.9 is not installed"
+    )
+    figures = {"registry_load_s": round(bench.registry_load_s, 2)}
+    if args.setup_lines:
+        with bench.env() as env:
+            figures["lines_written"] = timed(
+                figures, "setup_s", lambda: setup_lines(bench, env, args.setup_lines)
+            )
+        bench.vacuum_tables(["sale_order_line"])
+    with bench.env() as env:
+        company = bench.company(env)
+        env.cr.execute(
+            """
+            SELECT count(*),
+                   (SELECT count(*) FROM sale_order_line sol
+                      JOIN sale_order so ON so.id = sol.order_id
+                     WHERE so.company_id = %s AND so.state = 'sale')
+              FROM customer_membership WHERE company_id = %s
+            """,
+            [company.id, company.id],
+        )
+        figures["members"], figures["order_lines"] = env.cr.fetchone()
+        similarity = env["customer.product.similarity"]
+        timed(figures, "similarity_s", lambda: similarity._update_similarity(company))
+        started = time.perf_counter()
+        compute_all(env, company)
+        figures["computation_s"] = time.perf_counter() - started
+        env.cr.execute(
+            "SELECT count(*) FROM customer_recommendation WHERE company_id = %s",
+            [company.id],
+        )
+        figures["recommendations"] = env.cr.fetchone()[0]
+        figures["held_out_orders"] = hold_out(env, company)
+        compute_all(env, company)
+        figures.update(evaluate(env, company))
+        figures["peak_mb"] = round(rss_mb(), 1)
+    print(f"repeat_customer recommendations: database {args.db}, {bench.company_name}")
+    print(
+        f"  members {figures['members']:,}, order lines {figures['order_lines']:,}, "
+        f"recommendations {figures['recommendations']:,}"
+    )
+    if args.setup_lines:
+        print(
+            f"  setup: {figures['lines_written']:,} lines in {figures['setup_s']:.1f} s"
+        )
+    print(f"  product neighbours          {figures['similarity_s']:8.2f} s")
+    target = "met" if figures["computation_s"] <= TARGET_S else "MISSED"
+    print(
+        f"  neighbours, profiles and recommendations of every member "
+        f"{figures['computation_s']:8.2f} s (target <= {TARGET_S:.0f} s at 100 000 "
+        f"members: {target})"
+    )
+    print(
+        f"  offline evaluation: {figures['held_out_orders']:,} last orders held out, "
+        f"{figures['members_evaluated']:,} members"
+    )
+    print(f"  {'':24}{'hit rate@10':>14}{'recall@10':>12}")
+    print(
+        f"  {'recommendations':24}{figures['hit_rate_at_10']:>14.1%}"
+        f"{figures['recall_at_10']:>12.1%}"
+    )
+    print(
+        f"  {'popularity baseline':24}{figures['baseline_hit_rate_at_10']:>14.1%}"
+        f"{figures['baseline_recall_at_10']:>12.1%}"
+    )
+    print(f"  peak memory {figures['peak_mb']:.0f} MB")
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as handle:
+            json.dump(figures, handle, indent=2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,372 @@
+"""Products to offer each member next: item-to-item co-purchase similarity
+over the company's order lines, blended with the member's favourite
+categories, popular products as the fallback."""
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import SQL
+
+from ..tools.numbers import pg_array
+from ..tools.sync import replace_member_rows
+
+# recommendations kept per member
+TOP_RECOMMENDATIONS = 10
+# neighbours kept per product, popular products kept per company
+TOP_SIMILAR = 20
+TOP_POPULAR = 50
+# of those, the popular products every member is offered as candidates
+POPULAR_CANDIDATES = 20
+# products of a member counted in the co-purchases (the most recent ones),
+# so that a wholesale account does not weigh more than thousands of pairs
+MAX_PRODUCTS_PER_MEMBER = 30
+# shrinks the similarity of pairs few customers bought together
+SHRINK = 2.0
+# weights of the favourite categories' share and of popularity in the score
+CATEGORY_WEIGHT = 0.5
+POPULAR_WEIGHT = 0.1
+
+REASONS = [
+    ("co_purchase", "Bought Together"),
+    ("category", "Favourite Category"),
+    ("popular", "Popular"),
+]
+
+
+class CustomerProductSimilarity(models.Model):
+    """A company's product neighbours: for each product, the products bought
+    by the same customers (cosine of the buyers, shrunk for pairs few
+    bought), and with no product, the company's popular products (share of
+    the buying members). Computed on the weekly full pass."""
+
+    _name = "customer.product.similarity"
+    _description = "Loyalty Product Similarity"
+    _order = "company_id, product_id, score desc"
+    _log_access = False
+
+    company_id = fields.Many2one(
+        "res.company", string="Company", required=True, readonly=True, index=True
+    )
+    product_id = fields.Many2one(
+        "product.product",
+        string="Product",
+        readonly=True,
+        ondelete="cascade",
+        help="Empty: the row is a popular product of the company.",
+    )
+    other_id = fields.Many2one(
+        "product.product",
+        string="Similar Product",
+        required=True,
+        readonly=True,
+        ondelete="cascade",
+    )
+    score = fields.Float(string="Score", readonly=True, digits=(16, 4))
+    buyer_count = fields.Integer(
+        string="Customers",
+        readonly=True,
+        help="Customers who bought both, or the product for a popular one.",
+    )
+
+    def init(self):
+        self.env.cr.execute(
+            """
+            CREATE INDEX IF NOT EXISTS customer_product_similarity_lookup_idx
+                ON customer_product_similarity (company_id, product_id)
+            """
+        )
+
+    @api.model
+    def _update_similarity(self, company):
+        """Replace ``company``'s product neighbours and popular products,
+        from its members' order lines over the RFM window, in one
+        statement."""
+        self.env.cr.execute(
+            SQL(
+                """
+                WITH line AS (%(lines)s),
+                bought AS (
+                    SELECT membership_id, product_id, max(local_at) AS last_at
+                      FROM line WHERE quantity > 0
+                     GROUP BY membership_id, product_id
+                ),
+                capped AS (
+                    SELECT membership_id, product_id FROM (
+                        SELECT b.*, row_number() OVER (
+                                   PARTITION BY membership_id
+                                   ORDER BY last_at DESC, product_id) AS position
+                          FROM bought b
+                    ) r
+                     WHERE position <= %(cap)s
+                ),
+                eligible AS (
+                    SELECT pp.id FROM product_product pp
+                      JOIN product_template pt ON pt.id = pp.product_tmpl_id
+                     WHERE pp.active AND pt.active AND pt.sale_ok
+                       AND (pt.company_id IS NULL OR pt.company_id = %(company)s)
+                ),
+                buyers AS (
+                    SELECT product_id, count(*) AS n FROM capped GROUP BY product_id
+                ),
+                pairs AS (
+                    SELECT a.product_id AS i, b.product_id AS j, count(*) AS co
+                      FROM capped a
+                      JOIN capped b
+                        ON b.membership_id = a.membership_id
+                       AND b.product_id <> a.product_id
+                     WHERE b.product_id IN (SELECT id FROM eligible)
+                     GROUP BY a.product_id, b.product_id
+                ),
+                neighbours AS (
+                    SELECT i, j, co, score, row_number() OVER (
+                               PARTITION BY i ORDER BY score DESC, j) AS position
+                      FROM (
+                          SELECT p.i, p.j, p.co,
+                                 p.co / sqrt(bi.n::float8 * bj.n)
+                                      * p.co / (p.co + %(shrink)s) AS score
+                            FROM pairs p
+                            JOIN buyers bi ON bi.product_id = p.i
+                            JOIN buyers bj ON bj.product_id = p.j
+                      ) s
+                ),
+                popular AS (
+                    SELECT product_id, n,
+                           n::float8 / (SELECT count(DISTINCT membership_id)
+                                          FROM capped) AS score,
+                           row_number() OVER (ORDER BY n DESC, product_id)
+                               AS position
+                      FROM buyers
+                     WHERE product_id IN (SELECT id FROM eligible)
+                ),
+                gone AS (
+                    DELETE FROM customer_product_similarity
+                     WHERE company_id = %(company)s
+                )
+                INSERT INTO customer_product_similarity
+                       (company_id, product_id, other_id, score, buyer_count)
+                SELECT %(company)s, i, j, score, co FROM neighbours
+                 WHERE position <= %(top_similar)s
+                UNION ALL
+                SELECT %(company)s, NULL, product_id, score, n FROM popular
+                 WHERE position <= %(top_popular)s
+                """,
+                lines=self.env["customer.membership"]._profile_lines_sql(company),
+                cap=MAX_PRODUCTS_PER_MEMBER,
+                company=company.id,
+                shrink=SHRINK,
+                top_similar=TOP_SIMILAR,
+                top_popular=TOP_POPULAR,
+            )
+        )
+        self.invalidate_model()
+
+    @api.model
+    def _has_similarity(self, company):
+        self.env.cr.execute(
+            "SELECT 1 FROM customer_product_similarity WHERE company_id = %s LIMIT 1",
+            [company.id],
+        )
+        return bool(self.env.cr.fetchone())
+
+
+class CustomerRecommendation(models.Model):
+    """A product to offer a member, with its score and why."""
+
+    _name = "customer.recommendation"
+    _description = "Loyalty Recommendation"
+    _order = "membership_id, rank"
+    _rec_name = "product_id"
+    _log_access = False
+
+    membership_id = fields.Many2one(
+        "customer.membership",
+        string="Member",
+        required=True,
+        readonly=True,
+        index=True,
+        ondelete="cascade",
+    )
+    partner_id = fields.Many2one(related="membership_id.partner_id", string="Customer")
+    company_id = fields.Many2one(
+        "res.company", string="Company", required=True, readonly=True
+    )
+    product_id = fields.Many2one(
+        "product.product",
+        string="Product",
+        required=True,
+        readonly=True,
+        ondelete="cascade",
+    )
+    product_image = fields.Binary(related="product_id.image_128", string="Image")
+    list_price = fields.Float(related="product_id.lst_price", string="Price")
+    currency_id = fields.Many2one(related="company_id.currency_id")
+    category_id = fields.Many2one(related="product_id.categ_id", string="Category")
+    rank = fields.Integer(string="Rank", readonly=True, aggregator=False)
+    score = fields.Float(string="Score", readonly=True, digits=(16, 3))
+    reason = fields.Selection(REASONS, string="Why", readonly=True)
+    user_id = fields.Many2one(related="membership_id.user_id", string="Salesperson")
+
+    @api.model
+    def _update_recommendations(self, company, membership_ids):
+        """Replace the recommendations of the members of ``company`` in
+        ``membership_ids``, from their order lines in the temporary table
+        ``customer_profile_batch`` and their favourite categories (both
+        written by ``_update_profiles`` just before), the company's
+        product neighbours and its popular products. What a member bought
+        in their last order is not offered again.
+
+        Three statements over temporary tables the planner has statistics
+        of: the candidates (neighbours of what the member bought, the
+        popular products, the popular products of their favourite
+        categories) with their neighbour score; what each member just
+        bought; the candidates scored, ranked and written."""
+        if not self.env["customer.product.similarity"]._has_similarity(company):
+            self.env["customer.product.similarity"]._update_similarity(company)
+        cr = self.env.cr
+        ids = pg_array(membership_ids)
+        cr.execute(
+            "DROP TABLE IF EXISTS customer_reco_candidate, customer_reco_just, "
+            "customer_reco_new"
+        )
+        cr.execute(
+            SQL(
+                """
+                CREATE TEMP TABLE customer_reco_candidate ON COMMIT DROP AS
+                SELECT membership_id, product_id, sum(score) AS neighbour_score
+                  FROM (
+                      SELECT m.membership_id, s.other_id AS product_id, s.score
+                        FROM (SELECT DISTINCT membership_id, product_id
+                                FROM customer_profile_batch
+                               WHERE quantity > 0) m
+                        JOIN customer_product_similarity s
+                          ON s.company_id = %(company)s
+                         AND s.product_id = m.product_id
+                      UNION ALL
+                      SELECT mem.id, p.other_id, 0
+                        FROM customer_membership mem
+                       CROSS JOIN (SELECT other_id
+                                     FROM customer_product_similarity
+                                    WHERE company_id = %(company)s
+                                      AND product_id IS NULL
+                                    ORDER BY score DESC, other_id
+                                    LIMIT %(popular_candidates)s) p
+                       WHERE mem.id = ANY(%(ids)s::int[])
+                         AND mem.company_id = %(company)s
+                      UNION ALL
+                      SELECT c.membership_id, s.other_id, 0
+                        FROM customer_profile_category c
+                        JOIN product_template pt ON pt.categ_id = c.category_id
+                        JOIN product_product pp ON pp.product_tmpl_id = pt.id
+                        JOIN customer_product_similarity s
+                          ON s.company_id = %(company)s AND s.product_id IS NULL
+                         AND s.other_id = pp.id
+                       WHERE c.membership_id = ANY(%(ids)s::int[])
+                  ) c
+                 GROUP BY membership_id, product_id;
+                CREATE TEMP TABLE customer_reco_just ON COMMIT DROP AS
+                SELECT DISTINCT b.membership_id, b.product_id
+                  FROM customer_profile_batch b
+                  JOIN (SELECT DISTINCT ON (membership_id) membership_id, order_id
+                          FROM customer_profile_batch
+                         ORDER BY membership_id, local_at DESC, order_id DESC) l
+                    ON l.membership_id = b.membership_id AND l.order_id = b.order_id;
+                ANALYZE customer_reco_candidate;
+                ANALYZE customer_reco_just;
+                """,
+                ids=ids,
+                company=company.id,
+                popular_candidates=POPULAR_CANDIDATES,
+            )
+        )
+        cr.execute(
+            SQL(
+                """
+                CREATE TEMP TABLE customer_reco_new ON COMMIT DROP AS
+                WITH scored AS (
+                    SELECT c.membership_id, c.product_id, c.neighbour_score,
+                           COALESCE(fav.spend_share, 0) / 100.0 AS category_share,
+                           COALESCE(p.score, 0) AS popularity
+                      FROM customer_reco_candidate c
+                      JOIN product_product pp
+                        ON pp.id = c.product_id AND pp.active
+                      JOIN product_template pt
+                        ON pt.id = pp.product_tmpl_id AND pt.active AND pt.sale_ok
+                       AND (pt.company_id IS NULL OR pt.company_id = %(company)s)
+                      LEFT JOIN customer_product_similarity p
+                        ON p.company_id = %(company)s AND p.product_id IS NULL
+                       AND p.other_id = c.product_id
+                      LEFT JOIN customer_profile_category fav
+                        ON fav.membership_id = c.membership_id
+                       AND fav.category_id = pt.categ_id
+                      LEFT JOIN customer_reco_just j
+                        ON j.membership_id = c.membership_id
+                       AND j.product_id = c.product_id
+                     WHERE j.membership_id IS NULL
+                ),
+                ranked AS (
+                    SELECT membership_id, product_id, neighbour_score,
+                           category_share, score,
+                           row_number() OVER (PARTITION BY membership_id
+                                              ORDER BY score DESC, product_id) AS rank
+                      FROM (SELECT s.*,
+                                   neighbour_score
+                                   + %(category_weight)s * category_share
+                                   + %(popular_weight)s * popularity AS score
+                              FROM scored s) s
+                )
+                SELECT membership_id, rank, %(company)s AS company_id, product_id,
+                       round(score::numeric, 3) AS score,
+                       (CASE WHEN neighbour_score > 0 THEN 'co_purchase'
+                             WHEN category_share > 0 THEN 'category'
+                             ELSE 'popular' END)::varchar AS reason
+                  FROM ranked
+                 WHERE rank <= %(top)s
+                """,
+                ids=ids,
+                company=company.id,
+                category_weight=CATEGORY_WEIGHT,
+                popular_weight=POPULAR_WEIGHT,
+                top=TOP_RECOMMENDATIONS,
+            )
+        )
+        replace_member_rows(
+            cr,
+            "customer_recommendation",
+            "customer_reco_new",
+            ("rank", "company_id", "product_id", "score", "reason"),
+            membership_ids,
+        )
+        cr.execute(
+            "DROP TABLE customer_reco_candidate, customer_reco_just, customer_reco_new"
+        )
+        self.invalidate_model()
+
+    # ------------------------------------------------------------------
+    # Actions
+    # ------------------------------------------------------------------
+    def action_add_to_order(self):
+        """Add the recommended product to the quotation in the context
+        (``recommendation_order_id``), one unit at the pricelist's price."""
+        self.ensure_one()
+        order = self.env["sale.order"].browse(
+            self.env.context.get("recommendation_order_id")
+        )
+        if not order.exists():
+            raise UserError(
+                self.env._("Save the quotation before adding a product to it.")
+            )
+        order.check_access("write")
+        if order.state not in ("draft", "sent"):
+            raise UserError(self.env._("Products can only be added to a quotation."))
+        if order.company_id != self.company_id or (
+            order.partner_id.commercial_partner_id != self.membership_id.partner_id
+        ):
+            raise UserError(self.env._("This recommendation is for another customer."))
+        product = self.product_id
+        if not (product.active and product.sale_ok):
+            raise UserError(
+                self.env._("%s can no longer be sold.", product.display_name)
+            )
+        self.env["sale.order.line"].create(
+            {"order_id": order.id, "product_id": product.id, "product_uom_qty": 1}
+        )
+        return True
