@@ -196,7 +196,6 @@ class CustomerRecommendation(models.Model):
         readonly=True,
         ondelete="cascade",
     )
-    product_image = fields.Binary(related="product_id.image_128", string="Image")
     list_price = fields.Float(related="product_id.lst_price", string="Price")
     currency_id = fields.Many2one(related="company_id.currency_id")
     category_id = fields.Many2one(related="product_id.categ_id", string="Category")
