@@ -3,7 +3,7 @@
 member's recorded values."""
 
 from odoo import api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import UserError, ValidationError
 
 
 class CustomerPreferenceAttribute(models.Model):
@@ -147,6 +147,24 @@ class CustomerPreference(models.Model):
             "A member has each preference value once.",
         )
     ]
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        if not self.env.su and any("source" in vals for vals in vals_list):
+            raise UserError(
+                self.env._("Only the portal records a customer's own preferences.")
+            )
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if not self.env.su and {"membership_id", "source"} & set(vals):
+            raise UserError(
+                self.env._(
+                    "A preference stays with its member and its source: record "
+                    "a new one instead."
+                )
+            )
+        return super().write(vals)
 
     @api.onchange("attribute_id")
     def _onchange_attribute_id(self):

@@ -346,9 +346,10 @@ class CustomerRecommendation(models.Model):
         """Add the recommended product to the quotation in the context
         (``recommendation_order_id``), one unit at the pricelist's price."""
         self.ensure_one()
-        order = self.env["sale.order"].browse(
-            self.env.context.get("recommendation_order_id")
-        )
+        order_id = self.env.context.get("recommendation_order_id")
+        order = self.env["sale.order"]
+        if isinstance(order_id, int) and not isinstance(order_id, bool):
+            order = order.browse(order_id)
         if not order.exists():
             raise UserError(
                 self.env._("Save the quotation before adding a product to it.")

@@ -362,6 +362,23 @@ class TestPreferences(ProfileCase):
             )
         with self.assertRaises(AccessError):
             self.size.with_user(salesman).write({"name": "Shoe Size"})
+        # a preference cannot be moved to another member, nor pass for the
+        # customer's own
+        own = mine.preference_ids.with_user(salesman)
+        with self.assertRaises(UserError):
+            own.write({"membership_id": self.member.id})
+        with self.assertRaises(UserError):
+            own.write({"source": "portal"})
+        with self.assertRaises(UserError):
+            Preference.create(
+                {
+                    "membership_id": mine.id,
+                    "attribute_id": self.size.id,
+                    "value_id": self._value(self.size, "L").id,
+                    "source": "portal",
+                }
+            )
+        self.assertEqual(mine.preference_ids.value_id, self._value(self.size, "M"))
 
 
 @tagged("post_install", "-at_install")
@@ -453,6 +470,11 @@ class TestRecommendations(ProfileCase):
             ).action_add_to_order()
         with self.assertRaises(UserError):
             recommendation.action_add_to_order()
+        for hostile in ("1", [order.id], True, None, 2**40):
+            with self.assertRaises(UserError):
+                recommendation.with_context(
+                    recommendation_order_id=hostile
+                ).action_add_to_order()
 
     def test_salesperson_sees_own_customers_recommendations(self):
         Recommendation = self.env["customer.recommendation"].with_user(self.salesman)
