@@ -6,7 +6,10 @@ end:
 * **times the weekly pass's profile work** for every member of the company:
   the product neighbours (``customer.product.similarity._update_similarity``)
   and, a batch of members at a time, the purchase profiles and the
-  recommendations (``customer.membership._update_profiles``);
+  recommendations (``customer.membership._update_profiles``), once on the
+  history as it is (what a weekly pass does: only the rows that changed are
+  written) and once from empty tables (the first computation, every row
+  written);
 * **evaluates offline** on the company's own history: each member's last
   order (members with two orders or more in the RFM window) is held out,
   everything is recomputed from the rest, and the held-out products are
@@ -212,15 +215,18 @@ def evaluate(env, company):
 
 
 def compute_all(env, company):
-    """The weekly pass's profile work for every member of ``company``."""
+    """The weekly pass's profile work for every member of ``company``;
+    returns the number of profile and recommendation rows it wrote."""
     memberships = env["customer.membership"]
     env["customer.product.similarity"]._update_similarity(company)
     batch_size = memberships._batch_size()
     last_id = 0
+    written = 0
     while ids := memberships._next_batch(company, last_id, batch_size):
-        memberships._update_profiles(company, ids)
+        written += memberships._update_profiles(company, ids)
         last_id = ids[-1]
     env.flush_all()
+    return written
 
 
 def hold_out(env, company):
@@ -300,13 +306,25 @@ def main():
         similarity = env["customer.product.similarity"]
         timed(figures, "similarity_s", lambda: similarity._update_similarity(company))
         started = time.perf_counter()
-        compute_all(env, company)
+        figures["rows_written"] = compute_all(env, company)
         figures["computation_s"] = time.perf_counter() - started
         env.cr.execute(
             "SELECT count(*) FROM customer_recommendation WHERE company_id = %s",
             [company.id],
         )
         figures["recommendations"] = env.cr.fetchone()[0]
+        # the first computation: every profile line and recommendation written
+        env.cr.execute(
+            """
+            DELETE FROM customer_recommendation WHERE company_id = %(c)s;
+            DELETE FROM customer_profile_product WHERE company_id = %(c)s;
+            DELETE FROM customer_profile_category WHERE company_id = %(c)s;
+            """,
+            {"c": company.id},
+        )
+        started = time.perf_counter()
+        figures["first_rows_written"] = compute_all(env, company)
+        figures["first_computation_s"] = time.perf_counter() - started
         figures["held_out_orders"] = hold_out(env, company)
         compute_all(env, company)
         figures.update(evaluate(env, company))
@@ -321,12 +339,20 @@ def main():
             f"  setup: {figures['lines_written']:,} lines in {figures['setup_s']:.1f} s"
         )
     print(f"  product neighbours          {figures['similarity_s']:8.2f} s")
-    target = "met" if figures["computation_s"] <= TARGET_S else "MISSED"
-    print(
-        f"  neighbours, profiles and recommendations of every member "
-        f"{figures['computation_s']:8.2f} s (target <= {TARGET_S:.0f} s at 100 000 "
-        f"members: {target})"
-    )
+    for key, label, rows in (
+        ("computation_s", "weekly pass (the history as it was)", "rows_written"),
+        (
+            "first_computation_s",
+            "first computation (no rows yet)",
+            "first_rows_written",
+        ),
+    ):
+        target = "met" if figures[key] <= TARGET_S else "MISSED"
+        print(
+            f"  neighbours, profiles and recommendations of every member, {label}: "
+            f"{figures[key]:.2f} s, {figures[rows]:,} rows written "
+            f"(target <= {TARGET_S:.0f} s at 100 000 members: {target})"
+        )
     print(
         f"  offline evaluation: {figures['held_out_orders']:,} last orders held out, "
         f"{figures['members_evaluated']:,} members"

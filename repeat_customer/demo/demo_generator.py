@@ -41,33 +41,75 @@ DEMO_PRODUCTS = [
     ("RC-LJ", "西湖龙井 Longjing Green Tea 250g", 168.0, "consu", 3, 4, ()),
     ("RC-TGY", "安溪铁观音 Tieguanyin Oolong 250g", 128.0, "consu", 3, 4, ()),
     ("RC-PE", "云南普洱茶饼 Pu'er Tea Cake 357g", 298.0, "consu", 1, 2, ()),
+    ("RC-DHP", "武夷大红袍 Da Hong Pao Rock Tea 200g", 238.0, "consu", 1, 2, ()),
+    ("RC-BC", "福鼎白茶 Fuding White Tea 200g", 188.0, "consu", 1, 2, ()),
+    ("RC-DH", "滇红工夫 Dianhong Black Tea 250g", 98.0, "consu", 2, 3, ()),
+    ("RC-JAS", "茉莉花茶 Jasmine Tea 250g", 68.0, "consu", 3, 4, ()),
+    ("RC-GW", "青花盖碗 Blue-and-white Gaiwan", 88.0, "consu", 1, 2, ()),
+    ("RC-ZS", "宜兴紫砂壶 Yixing Clay Teapot", 580.0, "consu", 0, 1, ()),
+    ("RC-GDB", "玻璃公道杯 Glass Tea Pitcher", 58.0, "consu", 1, 2, ()),
+    ("RC-CUP", "品茗杯六只 Tasting Cups (6)", 78.0, "consu", 1, 2, ()),
     ("RC-DUMP", "手工水饺 Handmade Dumplings (50 pcs)", 45.0, "consu", 6, 3, ()),
     ("RC-XLB", "鲜肉小笼包 Xiaolongbao (24 pcs)", 38.0, "consu", 5, 3, ()),
+    ("RC-HG", "水晶虾饺 Har Gow Shrimp Dumplings (12 pcs)", 48.0, "consu", 3, 2, ()),
+    ("RC-CSB", "蜜汁叉烧包 Char Siu Bao (6 pcs)", 32.0, "consu", 3, 2, ()),
+    ("RC-SM", "蟹籽烧卖 Siu Mai (12 pcs)", 36.0, "consu", 3, 2, ()),
+    ("RC-FLS", "台式凤梨酥 Pineapple Cakes (10 pcs)", 88.0, "consu", 2, 2, ()),
+    ("RC-DHS", "蛋黄酥 Salted Egg Yolk Pastries (6 pcs)", 58.0, "consu", 2, 2, ()),
+    ("RC-LDG", "绿豆糕 Mung Bean Cakes (12 pcs)", 42.0, "consu", 2, 2, (6, 7)),
     ("RC-MOON", "广式月饼礼盒 Mooncake Gift Box", 268.0, "consu", 1, 1, (8, 9)),
     ("RC-ZONG", "嘉兴粽子礼盒 Zongzi Gift Box", 158.0, "consu", 1, 1, (5, 6)),
+    ("RC-NGB", "年货礼篮 New Year Gift Basket", 488.0, "consu", 1, 1, (1, 2)),
     ("RC-COF", "云南小粒咖啡豆 Yunnan Coffee Beans 1kg", 158.0, "consu", 3, 3, ()),
+    ("RC-DRIP", "挂耳咖啡 Drip Coffee Bags (10)", 59.0, "consu", 2, 3, ()),
+    ("RC-V60", "手冲滤杯套装 Pour-over Coffee Set", 168.0, "consu", 0, 1, ()),
+    (
+        "RC-COLD",
+        "冷萃咖啡 Cold Brew Coffee (6 bottles)",
+        108.0,
+        "consu",
+        1,
+        2,
+        (6, 7, 8),
+    ),
     ("RC-NYF", "年夜饭套餐 New Year Dinner Set", 1288.0, "service", 0, 1, (1, 2)),
     ("RC-ROOM", "包间预订 Private Dining Room Booking", 300.0, "service", 1, 1, ()),
+    ("RC-DIM", "早茶套餐 Dim Sum Brunch for Two", 128.0, "service", 0, 2, ()),
     ("RC-TEA", "茶艺体验课 Tea Ceremony Class", 199.0, "service", 0, 1, ()),
+    ("RC-LATTE", "咖啡拉花课 Latte Art Class", 229.0, "service", 0, 1, ()),
 ]
 # the demo products' categories
 DEMO_CATEGORIES = {
-    "茶叶 Tea": ("RC-LJ", "RC-TGY", "RC-PE"),
-    "点心 Dim Sum": ("RC-DUMP", "RC-XLB"),
-    "节庆礼盒 Festive Gift Boxes": ("RC-MOON", "RC-ZONG"),
-    "咖啡 Coffee": ("RC-COF",),
-    "餐饮与课程 Dining and Classes": ("RC-NYF", "RC-ROOM", "RC-TEA"),
+    "茶叶 Tea": ("RC-LJ", "RC-TGY", "RC-PE", "RC-DHP", "RC-BC", "RC-DH", "RC-JAS"),
+    "茶具 Teaware": ("RC-GW", "RC-ZS", "RC-GDB", "RC-CUP"),
+    "点心 Dim Sum": ("RC-DUMP", "RC-XLB", "RC-HG", "RC-CSB", "RC-SM"),
+    "中式糕点 Pastries": ("RC-FLS", "RC-DHS", "RC-LDG"),
+    "节庆礼盒 Festive Gift Boxes": ("RC-MOON", "RC-ZONG", "RC-NGB"),
+    "咖啡 Coffee": ("RC-COF", "RC-DRIP", "RC-V60", "RC-COLD"),
+    "餐饮与课程 Dining and Classes": (
+        "RC-NYF",
+        "RC-ROOM",
+        "RC-DIM",
+        "RC-TEA",
+        "RC-LATTE",
+    ),
 }
-# what private customers like: the products of their taste sell three times
+# what private customers like: the products of their taste sell twelve times
 # as often to them (a customer's taste follows from their id), so that the
 # demo's co-purchases mean something
 DEMO_TASTES = [
-    ("RC-LJ", "RC-TGY", "RC-PE", "RC-TEA"),
-    ("RC-DUMP", "RC-XLB", "RC-ROOM"),
-    ("RC-COF", "RC-MOON"),
+    ("RC-LJ", "RC-TGY", "RC-PE", "RC-DHP", "RC-BC", "RC-GW", "RC-ZS", "RC-TEA"),
+    ("RC-JAS", "RC-DH", "RC-CUP", "RC-GDB", "RC-LDG", "RC-FLS"),
+    ("RC-DUMP", "RC-XLB", "RC-HG", "RC-CSB", "RC-SM", "RC-ROOM", "RC-DIM"),
+    ("RC-FLS", "RC-DHS", "RC-LDG", "RC-MOON", "RC-NGB", "RC-ZONG"),
+    ("RC-COF", "RC-DRIP", "RC-V60", "RC-COLD", "RC-LATTE"),
     (),
 ]
-TASTE_WEIGHT = 3
+TASTE_WEIGHT = 12
+# when the demo's orders are placed (the company's time zone): a shop open
+# from 8 to 22 h, busiest at lunch and in the evening
+DEMO_HOURS = list(range(8, 22))
+DEMO_HOUR_WEIGHTS = [2, 4, 6, 8, 10, 9, 5, 4, 4, 6, 9, 10, 7, 3]
 # the demo's preference attributes: (name, several values, set in the portal,
 # values)
 DEMO_PREFERENCES = [
@@ -568,7 +610,9 @@ class DemoGenerator:
 
     def _demo_order_vals(self, rng, products, plan, days_ago, now):
         order_date = now.replace(
-            hour=rng.randint(1, 12), minute=rng.randint(0, 59), second=0
+            hour=rng.choices(DEMO_HOURS, weights=DEMO_HOUR_WEIGHTS)[0],
+            minute=rng.randint(0, 59),
+            second=0,
         ) - timedelta(days=days_ago)
         order_date = min(order_date, now - timedelta(minutes=rng.randint(5, 60)))
         buyers = plan["buyers"]

@@ -217,9 +217,11 @@ class CustomerMembership(models.Model):
         """Recompute the purchase profile of the members of ``company`` in
         ``membership_ids``: their favourite categories and products replaced,
         and their preferred weekday and time, promotion share and main
-        channel written where they changed."""
+        channel written where they changed. Returns the number of profile
+        and recommendation rows deleted or inserted."""
         if not membership_ids:
-            return
+            return 0
+        written = 0
         cr = self.env.cr
         ids = pg_array(membership_ids)
         cr.execute("DROP TABLE IF EXISTS customer_profile_batch")
@@ -276,22 +278,24 @@ class CustomerMembership(models.Model):
                     top=top,
                 )
             )
-            replace_member_rows(
-                cr,
-                table,
-                "customer_profile_new",
-                (
-                    "rank",
-                    "company_id",
-                    target,
-                    "spend",
-                    "spend_share",
-                    "quantity",
-                    "quantity_share",
-                    "order_count",
-                    "last_date",
-                ),
-                membership_ids,
+            written += sum(
+                replace_member_rows(
+                    cr,
+                    table,
+                    "customer_profile_new",
+                    (
+                        "rank",
+                        "company_id",
+                        target,
+                        "spend",
+                        "spend_share",
+                        "quantity",
+                        "quantity_share",
+                        "order_count",
+                        "last_date",
+                    ),
+                    membership_ids,
+                )
             )
         cr.execute(
             SQL(
@@ -343,7 +347,7 @@ class CustomerMembership(models.Model):
                 company=company.id,
             )
         )
-        self.env["customer.recommendation"]._update_recommendations(
+        written += self.env["customer.recommendation"]._update_recommendations(
             company, membership_ids
         )
         cr.execute("DROP TABLE customer_profile_batch")
@@ -360,3 +364,4 @@ class CustomerMembership(models.Model):
                 "profile_product_ids",
             ]
         )
+        return written

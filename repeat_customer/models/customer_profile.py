@@ -16,13 +16,20 @@ class CustomerProfileLineMixin(models.AbstractModel):
     _description = "Loyalty Purchase Profile Line"
     _order = "membership_id, rank"
     _log_access = False
+    # the unique index also serves the lookups by member
+    _sql_constraints = [
+        (
+            "membership_rank_unique",
+            "UNIQUE(membership_id, rank)",
+            "A member's profile has one line per rank.",
+        )
+    ]
 
     membership_id = fields.Many2one(
         "customer.membership",
         string="Member",
         required=True,
         readonly=True,
-        index=True,
         ondelete="cascade",
     )
     company_id = fields.Many2one(

@@ -1,6 +1,6 @@
 """Products to offer each member next: item-to-item co-purchase similarity
-over the company's order lines, blended with the member's favourite
-categories, popular products as the fallback."""
+over the company's order lines, blended with what the member buys again and
+their favourite categories, popular products as the fallback."""
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
@@ -12,10 +12,10 @@ from ..tools.sync import replace_member_rows
 # recommendations kept per member
 TOP_RECOMMENDATIONS = 10
 # neighbours kept per product, popular products kept per company
-TOP_SIMILAR = 20
+TOP_SIMILAR = 10
 TOP_POPULAR = 50
 # of those, the popular products every member is offered as candidates
-POPULAR_CANDIDATES = 20
+POPULAR_CANDIDATES = 10
 # products of a member counted in the co-purchases (the most recent ones),
 # so that a wholesale account does not weigh more than thousands of pairs
 MAX_PRODUCTS_PER_MEMBER = 30
@@ -24,8 +24,12 @@ SHRINK = 2.0
 # weights of the favourite categories' share and of popularity in the score
 CATEGORY_WEIGHT = 0.5
 POPULAR_WEIGHT = 0.1
+# weight of what the member bought before (share of their orders with the
+# product): a repeat customer buys their favourites again
+AGAIN_WEIGHT = 1.0
 
 REASONS = [
+    ("again", "Bought Before"),
     ("co_purchase", "Bought Together"),
     ("category", "Favourite Category"),
     ("popular", "Popular"),
@@ -176,13 +180,20 @@ class CustomerRecommendation(models.Model):
     _order = "membership_id, rank"
     _rec_name = "product_id"
     _log_access = False
+    # the unique index also serves the lookups by member
+    _sql_constraints = [
+        (
+            "membership_rank_unique",
+            "UNIQUE(membership_id, rank)",
+            "A member has one recommendation per rank.",
+        )
+    ]
 
     membership_id = fields.Many2one(
         "customer.membership",
         string="Member",
         required=True,
         readonly=True,
-        index=True,
         ondelete="cascade",
     )
     partner_id = fields.Many2one(related="membership_id.partner_id", string="Customer")
@@ -213,54 +224,32 @@ class CustomerRecommendation(models.Model):
         product neighbours and its popular products. What a member bought
         in their last order is not offered again.
 
-        Three statements over temporary tables the planner has statistics
-        of: the candidates (neighbours of what the member bought, the
-        popular products, the popular products of their favourite
-        categories) with their neighbour score; what each member just
-        bought; the candidates scored, ranked and written."""
+        Every statement reads temporary tables analysed just before, so
+        that the plans hold whatever the statistics of the permanent tables
+        (stale while a first computation fills them): the batch's favourite
+        categories; what each member just bought; the eligible products
+        (active, sellable, of the company) with their popularity; the
+        candidates (neighbours of what the member bought, what they bought
+        before with the share of their orders that had it, the popular
+        products, the popular products of their favourite categories) with
+        their neighbour score, without what was just bought; then the
+        candidates scored, ranked and the rows that changed written.
+        Returns the number of rows deleted or inserted."""
         if not self.env["customer.product.similarity"]._has_similarity(company):
             self.env["customer.product.similarity"]._update_similarity(company)
         cr = self.env.cr
         ids = pg_array(membership_ids)
         cr.execute(
-            "DROP TABLE IF EXISTS customer_reco_candidate, customer_reco_just, "
-            "customer_reco_new"
+            "DROP TABLE IF EXISTS customer_reco_fav, customer_reco_just, "
+            "customer_reco_product, customer_reco_candidate, customer_reco_new"
         )
         cr.execute(
             SQL(
                 """
-                CREATE TEMP TABLE customer_reco_candidate ON COMMIT DROP AS
-                SELECT membership_id, product_id, sum(score) AS neighbour_score
-                  FROM (
-                      SELECT m.membership_id, s.other_id AS product_id, s.score
-                        FROM (SELECT DISTINCT membership_id, product_id
-                                FROM customer_profile_batch
-                               WHERE quantity > 0) m
-                        JOIN customer_product_similarity s
-                          ON s.company_id = %(company)s
-                         AND s.product_id = m.product_id
-                      UNION ALL
-                      SELECT mem.id, p.other_id, 0
-                        FROM customer_membership mem
-                       CROSS JOIN (SELECT other_id
-                                     FROM customer_product_similarity
-                                    WHERE company_id = %(company)s
-                                      AND product_id IS NULL
-                                    ORDER BY score DESC, other_id
-                                    LIMIT %(popular_candidates)s) p
-                       WHERE mem.id = ANY(%(ids)s::int[])
-                         AND mem.company_id = %(company)s
-                      UNION ALL
-                      SELECT c.membership_id, s.other_id, 0
-                        FROM customer_profile_category c
-                        JOIN product_template pt ON pt.categ_id = c.category_id
-                        JOIN product_product pp ON pp.product_tmpl_id = pt.id
-                        JOIN customer_product_similarity s
-                          ON s.company_id = %(company)s AND s.product_id IS NULL
-                         AND s.other_id = pp.id
-                       WHERE c.membership_id = ANY(%(ids)s::int[])
-                  ) c
-                 GROUP BY membership_id, product_id;
+                CREATE TEMP TABLE customer_reco_fav ON COMMIT DROP AS
+                SELECT membership_id, category_id, spend_share
+                  FROM customer_profile_category
+                 WHERE membership_id = ANY(%(ids)s::int[]);
                 CREATE TEMP TABLE customer_reco_just ON COMMIT DROP AS
                 SELECT DISTINCT b.membership_id, b.product_id
                   FROM customer_profile_batch b
@@ -268,8 +257,81 @@ class CustomerRecommendation(models.Model):
                           FROM customer_profile_batch
                          ORDER BY membership_id, local_at DESC, order_id DESC) l
                     ON l.membership_id = b.membership_id AND l.order_id = b.order_id;
-                ANALYZE customer_reco_candidate;
+                CREATE TEMP TABLE customer_reco_product ON COMMIT DROP AS
+                SELECT pp.id AS product_id, pt.categ_id,
+                       COALESCE(p.score, 0) AS popularity
+                  FROM product_product pp
+                  JOIN product_template pt ON pt.id = pp.product_tmpl_id
+                  LEFT JOIN customer_product_similarity p
+                    ON p.company_id = %(company)s AND p.product_id IS NULL
+                   AND p.other_id = pp.id
+                 WHERE pp.active AND pt.active AND pt.sale_ok
+                   AND (pt.company_id IS NULL OR pt.company_id = %(company)s)
+                   AND pp.id IN (SELECT other_id FROM customer_product_similarity
+                                  WHERE company_id = %(company)s);
+                ANALYZE customer_reco_fav;
                 ANALYZE customer_reco_just;
+                ANALYZE customer_reco_product;
+                """,
+                ids=ids,
+                company=company.id,
+            )
+        )
+        cr.execute(
+            SQL(
+                """
+                CREATE TEMP TABLE customer_reco_candidate ON COMMIT DROP AS
+                SELECT c.membership_id, c.product_id, rp.categ_id, rp.popularity,
+                       c.neighbour_score, c.again_score
+                  FROM (
+                      SELECT membership_id, product_id,
+                             sum(score) AS neighbour_score,
+                             sum(again) AS again_score
+                        FROM (
+                            SELECT m.membership_id, s.other_id AS product_id, s.score,
+                                   0 AS again
+                              FROM (SELECT DISTINCT membership_id, product_id
+                                      FROM customer_profile_batch
+                                     WHERE quantity > 0) m
+                              JOIN customer_product_similarity s
+                                ON s.company_id = %(company)s
+                               AND s.product_id = m.product_id
+                            UNION ALL
+                            SELECT b.membership_id, b.product_id, 0,
+                                   count(DISTINCT b.order_id)::float8 / o.orders
+                              FROM customer_profile_batch b
+                              JOIN (SELECT membership_id,
+                                           count(DISTINCT order_id) AS orders
+                                      FROM customer_profile_batch
+                                     GROUP BY membership_id) o
+                                ON o.membership_id = b.membership_id
+                             WHERE b.quantity > 0
+                             GROUP BY b.membership_id, b.product_id, o.orders
+                            UNION ALL
+                            SELECT mem.id, p.other_id, 0, 0
+                              FROM customer_membership mem
+                             CROSS JOIN (SELECT other_id
+                                           FROM customer_product_similarity
+                                          WHERE company_id = %(company)s
+                                            AND product_id IS NULL
+                                          ORDER BY score DESC, other_id
+                                          LIMIT %(popular_candidates)s) p
+                             WHERE mem.id = ANY(%(ids)s::int[])
+                               AND mem.company_id = %(company)s
+                            UNION ALL
+                            SELECT f.membership_id, rp.product_id, 0, 0
+                              FROM customer_reco_fav f
+                              JOIN customer_reco_product rp
+                                ON rp.categ_id = f.category_id AND rp.popularity > 0
+                        ) c
+                       GROUP BY membership_id, product_id
+                  ) c
+                  JOIN customer_reco_product rp ON rp.product_id = c.product_id;
+                DELETE FROM customer_reco_candidate c
+                 USING customer_reco_just j
+                 WHERE j.membership_id = c.membership_id
+                   AND j.product_id = c.product_id;
+                ANALYZE customer_reco_candidate;
                 """,
                 ids=ids,
                 company=company.id,
@@ -280,64 +342,57 @@ class CustomerRecommendation(models.Model):
             SQL(
                 """
                 CREATE TEMP TABLE customer_reco_new ON COMMIT DROP AS
-                WITH scored AS (
-                    SELECT c.membership_id, c.product_id, c.neighbour_score,
-                           COALESCE(fav.spend_share, 0) / 100.0 AS category_share,
-                           COALESCE(p.score, 0) AS popularity
-                      FROM customer_reco_candidate c
-                      JOIN product_product pp
-                        ON pp.id = c.product_id AND pp.active
-                      JOIN product_template pt
-                        ON pt.id = pp.product_tmpl_id AND pt.active AND pt.sale_ok
-                       AND (pt.company_id IS NULL OR pt.company_id = %(company)s)
-                      LEFT JOIN customer_product_similarity p
-                        ON p.company_id = %(company)s AND p.product_id IS NULL
-                       AND p.other_id = c.product_id
-                      LEFT JOIN customer_profile_category fav
-                        ON fav.membership_id = c.membership_id
-                       AND fav.category_id = pt.categ_id
-                      LEFT JOIN customer_reco_just j
-                        ON j.membership_id = c.membership_id
-                       AND j.product_id = c.product_id
-                     WHERE j.membership_id IS NULL
-                ),
-                ranked AS (
-                    SELECT membership_id, product_id, neighbour_score,
-                           category_share, score,
-                           row_number() OVER (PARTITION BY membership_id
-                                              ORDER BY score DESC, product_id) AS rank
-                      FROM (SELECT s.*,
-                                   neighbour_score
-                                   + %(category_weight)s * category_share
-                                   + %(popular_weight)s * popularity AS score
-                              FROM scored s) s
-                )
                 SELECT membership_id, rank, %(company)s AS company_id, product_id,
                        round(score::numeric, 3) AS score,
-                       (CASE WHEN neighbour_score > 0 THEN 'co_purchase'
+                       (CASE WHEN again_part > 0 THEN 'again'
+                             WHEN neighbour_score > 0 THEN 'co_purchase'
                              WHEN category_share > 0 THEN 'category'
                              ELSE 'popular' END)::varchar AS reason
-                  FROM ranked
+                  FROM (
+                      SELECT s.*,
+                             row_number() OVER (PARTITION BY membership_id
+                                                ORDER BY score DESC, product_id)
+                                 AS rank
+                        FROM (
+                            SELECT c.membership_id, c.product_id, c.neighbour_score,
+                                   %(again_weight)s * c.again_score AS again_part,
+                                   COALESCE(f.spend_share, 0) / 100.0
+                                       AS category_share,
+                                   c.neighbour_score
+                                   + %(again_weight)s * c.again_score
+                                   + %(category_weight)s
+                                     * COALESCE(f.spend_share, 0) / 100.0
+                                   + %(popular_weight)s * c.popularity AS score
+                              FROM customer_reco_candidate c
+                              LEFT JOIN customer_reco_fav f
+                                ON f.membership_id = c.membership_id
+                               AND f.category_id = c.categ_id
+                        ) s
+                  ) ranked
                  WHERE rank <= %(top)s
                 """,
-                ids=ids,
                 company=company.id,
                 category_weight=CATEGORY_WEIGHT,
                 popular_weight=POPULAR_WEIGHT,
+                again_weight=AGAIN_WEIGHT,
                 top=TOP_RECOMMENDATIONS,
             )
         )
-        replace_member_rows(
-            cr,
-            "customer_recommendation",
-            "customer_reco_new",
-            ("rank", "company_id", "product_id", "score", "reason"),
-            membership_ids,
+        written = sum(
+            replace_member_rows(
+                cr,
+                "customer_recommendation",
+                "customer_reco_new",
+                ("rank", "company_id", "product_id", "score", "reason"),
+                membership_ids,
+            )
         )
         cr.execute(
-            "DROP TABLE customer_reco_candidate, customer_reco_just, customer_reco_new"
+            "DROP TABLE customer_reco_fav, customer_reco_just, customer_reco_product, "
+            "customer_reco_candidate, customer_reco_new"
         )
         self.invalidate_model()
+        return written
 
     # ------------------------------------------------------------------
     # Actions

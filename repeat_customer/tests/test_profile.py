@@ -1,12 +1,16 @@
 """Purchase profiles, preferences and recommendations, against figures
 computed by hand."""
 
+import importlib.util
 import re
 from datetime import datetime, timedelta
+
+from psycopg2 import IntegrityError
 
 from odoo import Command
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import Form, HttpCase, new_test_user, tagged
+from odoo.tools import SQL, file_path, mute_logger
 
 from ..hooks import RECOMMENDATION_BLOCK, add_recommendation_block
 from .common import RepeatCustomerCase, coupon_program_vals
@@ -418,14 +422,70 @@ class TestRecommendations(ProfileCase):
 
     def test_bought_together_first_and_just_bought_left_out(self):
         recommendations = self.member.recommendation_ids
-        self.assertEqual(recommendations[0].product_id, self.cup)
-        self.assertEqual(recommendations[0].reason, "co_purchase")
+        # buyers: Longjing 4 (with Dan), cups 3, cookies 8, of 8 members;
+        # similarity = co / sqrt(n_i n_j) * co / (co + 2)
+        # cookies: from Longjing 4/sqrt(32) * 4/6 = 0.471, bought before in
+        # one of Dan's two orders 1.0 * 1/2, popularity 0.1 * 8/8, favourite
+        # category 0.5 * 20/120 spent on snacks: 1.155
+        # cups: from Longjing 3/sqrt(12) * 3/5 = 0.520, from cookies
+        # 3/sqrt(24) * 3/5 = 0.367, popularity 0.1 * 3/8: 0.925
+        self.assertEqual(recommendations[:2].product_id, self.cookie | self.cup)
+        self.assertEqual(recommendations[:2].mapped("reason"), ["again", "co_purchase"])
+        self.assertAlmostEqual(recommendations[0].score, 1.155, places=3)
+        self.assertAlmostEqual(recommendations[1].score, 0.925, places=3)
         self.assertNotIn(self.longjing, recommendations.product_id, "in the last order")
         self.assertEqual(
             recommendations.mapped("rank"), list(range(1, len(recommendations) + 1))
         )
         # popular products fill in, never a product nobody bought
         self.assertNotIn(self.pot, recommendations.product_id)
+
+    def test_a_pass_writes_only_what_changed(self):
+        members = self.Membership.search([("company_id", "=", self.company.id)])
+
+        def rows(of):
+            return (
+                of.recommendation_ids.ids,
+                of.profile_category_ids.ids,
+                of.profile_product_ids.ids,
+            )
+
+        before = rows(members)
+        self.assertTrue(all(before))
+        # the same history: nothing rewritten, the rows keep their ids
+        self.assertEqual(self.Membership._update_profiles(self.company, members.ids), 0)
+        members.invalidate_recordset()
+        self.assertEqual(rows(members), before)
+        # Dan buys a teapot: only his rows change, the others' stay as they were
+        others = members - self.member
+        others_rows = rows(others)
+        base = datetime(self.today.year, self.today.month, self.today.day, 11)
+        self._sell(self.dan, [(self.pot, 1, 200.0)], base - timedelta(days=2))
+        self.env.flush_all()
+        written = self.Membership._update_profiles(self.company, members.ids)
+        self.assertGreater(written, 0)
+        members.invalidate_recordset()
+        self.assertEqual(rows(others), others_rows)
+        self.assertIn(self.pot, self.member.profile_product_ids.product_id)
+        self.assertNotIn(self.pot, self.member.recommendation_ids.product_id)
+        self.assertEqual(
+            self.member.recommendation_ids.mapped("rank"),
+            list(range(1, len(self.member.recommendation_ids) + 1)),
+        )
+        # and the next pass is quiet again
+        self.assertEqual(self.Membership._update_profiles(self.company, members.ids), 0)
+
+    def test_one_line_per_member_and_rank(self):
+        first = self.member.recommendation_ids[0]
+        with self.assertRaises(IntegrityError), mute_logger("odoo.sql_db"):
+            self.env["customer.recommendation"].create(
+                {
+                    "membership_id": self.member.id,
+                    "company_id": self.company.id,
+                    "product_id": self.pot.id,
+                    "rank": first.rank,
+                }
+            )
 
     def test_archived_and_unsellable_products_are_not_offered(self):
         self.cup.active = False
@@ -547,6 +607,39 @@ class TestRecommendations(ProfileCase):
         add_recommendation_block(self.env)
         add_recommendation_block(self.env)
         self.assertEqual(template.body_html.count("recommendation_cards_html"), 1)
+
+    def test_migration_drops_the_member_index(self):
+        cr = self.env.cr
+        tables = (
+            "customer_recommendation",
+            "customer_profile_category",
+            "customer_profile_product",
+        )
+        for table in tables:
+            # as 18.0.1.9.0 installed it
+            cr.execute(
+                SQL(
+                    "CREATE INDEX %s ON %s (membership_id)",
+                    SQL.identifier(f"{table}__membership_id_index"),
+                    SQL.identifier(table),
+                )
+            )
+        path = file_path("repeat_customer/migrations/18.0.1.9.1/post-migration.py")
+        spec = importlib.util.spec_from_file_location("migration_18_0_1_9_1", path)
+        migration = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(migration)
+        migration.migrate(cr, "18.0.1.9.0")
+        migration.migrate(cr, "18.0.1.9.0")
+        cr.execute(
+            "SELECT tablename, indexname FROM pg_indexes WHERE tablename IN %s",
+            [tables],
+        )
+        indexes = cr.fetchall()
+        self.assertFalse([i for _t, i in indexes if i.endswith("membership_id_index")])
+        self.assertEqual(
+            sorted(t for t, i in indexes if i.endswith("membership_rank_unique")),
+            sorted(tables),
+        )
 
     def test_quotation_form_shows_them(self):
         with Form(
