@@ -228,7 +228,8 @@ class CustomerRecommendation(models.Model):
         that the plans hold whatever the statistics of the permanent tables
         (stale while a first computation fills them): the batch's favourite
         categories; what each member just bought; the eligible products
-        (active, sellable, of the company) with their popularity; the
+        (active, sellable, of the company; the neighbours, the popular ones
+        and what the batch bought) with their popularity; the
         candidates (neighbours of what the member bought, what they bought
         before with the share of their orders that had it, the popular
         products, the popular products of their favourite categories) with
@@ -267,8 +268,9 @@ class CustomerRecommendation(models.Model):
                    AND p.other_id = pp.id
                  WHERE pp.active AND pt.active AND pt.sale_ok
                    AND (pt.company_id IS NULL OR pt.company_id = %(company)s)
-                   AND pp.id IN (SELECT other_id FROM customer_product_similarity
-                                  WHERE company_id = %(company)s);
+                   AND (pp.id IN (SELECT other_id FROM customer_product_similarity
+                                   WHERE company_id = %(company)s)
+                        OR pp.id IN (SELECT product_id FROM customer_profile_batch));
                 ANALYZE customer_reco_fav;
                 ANALYZE customer_reco_just;
                 ANALYZE customer_reco_product;
