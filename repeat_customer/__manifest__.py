@@ -2,7 +2,7 @@
     "name": "Repeat Customer CRM",
     "summary": "Memberships, points, tiers, RFM segments and churn risk "
     "for repeat customers (回头客)",
-    "version": "18.0.1.9.1",
+    "version": "18.0.1.10.0",
     "category": "Sales/Loyalty",
     "website": "https://github.com/repeat-customer/repeat_customer",
     "author": "repeat_customer developers",
@@ -30,6 +30,8 @@
         "views/customer_membership_views.xml",
         "views/customer_preference_views.xml",
         "views/customer_recommendation_templates.xml",
+        "views/customer_feedback_views.xml",
+        "views/customer_feedback_templates.xml",
         "views/customer_point_entry_views.xml",
         "views/customer_tier_views.xml",
         "views/customer_tier_change_views.xml",

@@ -34,6 +34,22 @@ SHIPPED_CAMPAIGNS = [
     "customer_campaign_repurchase",
 ]
 QUOTATION_RATE = 0.015
+# satisfaction surveys: the share of the last SURVEY_DAYS days' orders asked,
+# and the share of those answered; the answers' NPS and CSAT go together
+SURVEY_DAYS = 120
+SURVEY_RATE = 0.35
+SURVEY_ANSWER_RATE = 0.7
+SURVEY_ANSWERS = [
+    # (weight, nps, csat, comment)
+    (30, 10, 5, "茶叶很新鲜，包装精美。Fresh tea, beautifully packed."),
+    (20, 9, 5, "送货很快，下次还来。Fast delivery, will order again."),
+    (12, 9, 4, ""),
+    (10, 8, 4, "点心好吃，份量可以再多一点。Tasty, portions could be bigger."),
+    (8, 7, 3, ""),
+    (5, 6, 3, "价格有点贵。A bit expensive."),
+    (4, 4, 2, "送到时水饺已经化冻了。The dumplings arrived thawed."),
+    (3, 2, 1, "等了一个小时，电话也没人接。Waited an hour, nobody answered the phone."),
+]
 
 # (default code, name, list price, type, business weight, private weight,
 #  peak months)
@@ -313,6 +329,7 @@ class DemoGenerator:
         if points_enabled:
             generator._demo_points_history(company, partners)
         generator._demo_campaigns(company, rng, products)
+        generator._demo_feedback(company, random.Random(seed + 2))
         if "account.chart.template" in env and company.chart_template:
             generator._demo_liability(company)
         _logger.info(
@@ -1066,6 +1083,69 @@ class DemoGenerator:
     # ------------------------------------------------------------------
     # Accounting
     # ------------------------------------------------------------------
+    def _demo_feedback(self, company, rng):
+        """Satisfaction surveys about a share of the recent orders, most of
+        them answered a few days after the order (the low ones leave a
+        call-back for the salesperson), the others still waiting."""
+        today = company._loyalty_today()
+        orders = self.env["sale.order"].search(
+            [
+                ("company_id", "=", company.id),
+                ("state", "=", "sale"),
+                ("date_order", ">=", today - timedelta(days=SURVEY_DAYS)),
+            ],
+            order="date_order, id",
+        )
+        memberships = {
+            (m.partner_id.id): m
+            for m in self.env["customer.membership"].search(
+                [("company_id", "=", company.id)]
+            )
+        }
+        asked = [
+            (memberships[order.partner_id.commercial_partner_id.id], order)
+            for order in orders
+            if order.partner_id.commercial_partner_id.id in memberships
+            and rng.random() < SURVEY_RATE
+        ]
+        if not asked:
+            return
+        surveys = self.env["customer.feedback"]._request(
+            self.env["customer.membership"].browse([m.id for m, _o in asked]),
+            [order for _m, order in asked],
+        )
+        weights = [answer[0] for answer in SURVEY_ANSWERS]
+        answered = []
+        for survey in surveys:
+            if rng.random() >= SURVEY_ANSWER_RATE:
+                continue
+            _weight, nps, csat, comment = rng.choices(SURVEY_ANSWERS, weights)[0]
+            survey._answer(nps, csat, comment)
+            answered.append(
+                (
+                    survey.id,
+                    survey.order_id.date_order + timedelta(days=rng.randint(1, 6)),
+                )
+            )
+        # the surveys were sent after the order, and answered then
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                """
+                UPDATE customer_feedback f
+                   SET answer_date = LEAST(v.answered, now() AT TIME ZONE 'UTC'),
+                       expiry_date = so.date_order::date + %(validity)s
+                  FROM unnest(%(ids)s::int[], %(dates)s::timestamp[])
+                       AS v(id, answered), sale_order so
+                 WHERE f.id = v.id AND so.id = f.order_id
+                """,
+                ids=[survey_id for survey_id, _date in answered],
+                dates=[answered_at for _id, answered_at in answered],
+                validity=company.loyalty_survey_validity_days,
+            )
+        )
+        self.env["customer.feedback"].invalidate_model()
+
     def _demo_liability(self, company):
         """Post the points liability: accounts of the points, a redemption
         rate revised once, posting from the first day of the month five

@@ -16,6 +16,8 @@ from . import customer_profile
 from . import customer_membership_profile
 from . import customer_recommendation
 from . import customer_preference
+from . import customer_feedback
+from . import customer_membership_feedback
 from . import customer_rfm_snapshot
 from . import customer_segment_size
 from . import res_partner

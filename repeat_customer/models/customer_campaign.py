@@ -149,6 +149,17 @@ class CustomerCampaign(models.Model):
         help="Points granted to each member reached, available at once; the "
         "ledger line points to the delivery.",
     )
+    survey_questions = fields.Selection(
+        [
+            ("nps", "Recommendation (NPS 0-10)"),
+            ("csat", "Satisfaction (CSAT 1-5)"),
+            ("both", "Both"),
+        ],
+        string="Satisfaction Survey",
+        help="Ask each member reached about their order (the one of the "
+        "occasion, else their last): the mail carries the survey's link "
+        "(object.feedback_id.survey_url), valid as the settings say.",
+    )
     activity_type_id = fields.Many2one(
         "mail.activity.type",
         string="Activity for the Salesperson",
@@ -313,9 +324,18 @@ class CustomerCampaign(models.Model):
         "bonus_points",
         "activity_type_id",
         "audience_domain",
+        "survey_questions",
     )
     def _check_actions(self):
         for campaign in self:
+            if campaign.survey_questions and campaign.channel != "mail":
+                raise ValidationError(
+                    self.env._(
+                        "The campaign %(campaign)s sends a satisfaction survey: "
+                        "its link goes by email, choose the Email message.",
+                        campaign=campaign.name,
+                    )
+                )
             if campaign.trigger == "segment" and not campaign.segment_id:
                 raise ValidationError(
                     self.env._(

@@ -130,6 +130,13 @@ class CustomerCampaignDelivery(models.Model):
     activity_id = fields.Many2one(
         "mail.activity", string="Activity", readonly=True, ondelete="set null"
     )
+    feedback_id = fields.Many2one(
+        "customer.feedback",
+        string="Satisfaction Survey",
+        readonly=True,
+        index="btree_not_null",
+        ondelete="set null",
+    )
     # attribution, over the conversion window (written by the job)
     attribution_end_date = fields.Date(
         string="Conversion Window Ends",
@@ -279,6 +286,45 @@ class CustomerCampaignDelivery(models.Model):
             self._link("point_entry_id", entries)
         if campaign.activity_type_id:
             self._send_activities(campaign)
+        if campaign.survey_questions:
+            surveys = self.env["customer.feedback"]._request(
+                self.membership_id.browse([d.membership_id.id for d in self]),
+                self._survey_orders(),
+                campaign.survey_questions,
+            )
+            self._link("feedback_id", surveys)
+
+    def _survey_orders(self):
+        """The order each delivery of ``self`` asks about, in order: the
+        order of its occasion (``order-<id>``, days after a delivery), else
+        the member's last confirmed order (an empty record when none)."""
+        orders = self.env["sale.order"]
+        last = {}
+        members = self.membership_id
+        if members:
+            for row in self.env["sale.order"]._read_group(
+                [
+                    ("state", "=", "sale"),
+                    ("partner_id", "child_of", members.partner_id.ids),
+                    ("company_id", "in", members.company_id.ids),
+                ],
+                ["partner_id", "company_id"],
+                ["id:max"],
+            ):
+                partner, company, order_id = row
+                key = (partner.commercial_partner_id.id, company.id)
+                last[key] = max(last.get(key, 0), order_id)
+        result = []
+        for delivery in self:
+            key = delivery.occurrence_key or ""
+            if key.startswith("order-") and key[6:].isdigit():
+                result.append(int(key[6:]))
+            else:
+                membership = delivery.membership_id
+                result.append(
+                    last.get((membership.partner_id.id, membership.company_id.id), 0)
+                )
+        return [orders.browse(order_id) if order_id else orders for order_id in result]
 
     def _link(self, fname, records):
         """Point each delivery of ``self`` to the record of ``records`` at

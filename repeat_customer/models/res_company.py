@@ -33,6 +33,9 @@ SETTING_BOUNDS = {
     "loyalty_clv_months": (1, 120),
     "loyalty_clv_discount_rate": (0, 100),
     "loyalty_repeat_days": (1, 3650),
+    "loyalty_survey_validity_days": (1, 366),
+    "loyalty_survey_low_nps": (0, 10),
+    "loyalty_survey_low_csat": (1, 5),
 }
 # an RFM or tier threshold (days, orders, points or an amount) is at most this
 MAX_THRESHOLD = 1e12
@@ -127,6 +130,28 @@ class ResCompany(models.Model):
         string="Per (days)",
         default=30,
         help="The rolling period of the frequency cap, in days.",
+    )
+    loyalty_survey_validity_days = fields.Integer(
+        string="Survey Link Valid For (days)",
+        default=30,
+        help="A satisfaction survey can be answered this many days after it is sent.",
+    )
+    loyalty_survey_low_nps = fields.Integer(
+        string="Low Recommendation Score",
+        default=6,
+        help="An answer at or below this recommendation score (0-10) asks "
+        "someone to call the customer back today.",
+    )
+    loyalty_survey_low_csat = fields.Integer(
+        string="Low Satisfaction Score",
+        default=2,
+        help="An answer at or below this satisfaction (1-5) asks someone to "
+        "call the customer back today.",
+    )
+    loyalty_service_user_id = fields.Many2one(
+        "res.users",
+        string="Service Leader",
+        help="Gets the call-backs of low scores from customers without a salesperson.",
     )
     loyalty_quiet_hours_start = fields.Float(
         string="Quiet Hours From",

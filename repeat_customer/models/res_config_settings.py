@@ -92,6 +92,18 @@ class ResConfigSettings(models.TransientModel):
     loyalty_campaign_cap_days = fields.Integer(
         related="company_id.loyalty_campaign_cap_days", readonly=False
     )
+    loyalty_survey_validity_days = fields.Integer(
+        related="company_id.loyalty_survey_validity_days", readonly=False
+    )
+    loyalty_survey_low_nps = fields.Integer(
+        related="company_id.loyalty_survey_low_nps", readonly=False
+    )
+    loyalty_survey_low_csat = fields.Integer(
+        related="company_id.loyalty_survey_low_csat", readonly=False
+    )
+    loyalty_service_user_id = fields.Many2one(
+        related="company_id.loyalty_service_user_id", readonly=False
+    )
     loyalty_quiet_hours_start = fields.Float(
         related="company_id.loyalty_quiet_hours_start", readonly=False
     )

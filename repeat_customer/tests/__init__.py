@@ -30,3 +30,4 @@ from . import test_liability
 from . import test_clv
 from . import test_cohorts
 from . import test_profile
+from . import test_feedback

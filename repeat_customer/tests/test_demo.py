@@ -70,6 +70,21 @@ class TestDemoData(RepeatCustomerCase):
         self.assertTrue(
             all(r.product_id.sale_ok and r.product_id.active for r in recommendations)
         )
+        # satisfaction surveys: answered (promoters and detractors, the low
+        # ones with a call-back), others still waiting
+        surveys = memberships.feedback_ids
+        answered = surveys.filtered(lambda f: f.state == "answered")
+        self.assertGreater(len(answered), 50)
+        self.assertTrue(surveys.filtered(lambda f: f.state == "pending"))
+        self.assertEqual(
+            set(answered.mapped("nps_group")), {"promoter", "passive", "detractor"}
+        )
+        low = answered.filtered("is_low_score")
+        self.assertTrue(low)
+        self.assertTrue(all(f.activity_ids for f in low))
+        self.assertTrue(
+            all(f.answer_date.date() >= f.order_id.date_order.date() for f in answered)
+        )
         # the points history: earned, released, expired and spent; every tier
         # has members and balances are the ledger's sums
         self.assertEqual(memberships.tier_id, tiers)

@@ -1,0 +1,328 @@
+"""Satisfaction surveys after a purchase: a tokenised link mailed to the
+customer, one answer (NPS 0-10 and/or CSAT 1-5 and a comment), and a low
+score that reaches a person the same day."""
+
+import secrets
+
+from odoo import api, fields, models
+from odoo.exceptions import ValidationError
+from odoo.tools import SQL
+
+from ..tools import feedback as decide
+
+QUESTIONS = [
+    ("nps", "Recommendation (NPS 0-10)"),
+    ("csat", "Satisfaction (CSAT 1-5)"),
+    ("both", "Both"),
+]
+NPS_GROUPS = [
+    ("promoter", "Promoter"),
+    ("passive", "Passive"),
+    ("detractor", "Detractor"),
+]
+# the token's length in bytes (43 URL-safe characters)
+TOKEN_BYTES = 32
+
+
+class CustomerFeedback(models.Model):
+    """A satisfaction survey of a member about an order, and its answer.
+
+    Odoo's ``rating.rating`` is not used for the answer: its tokens never
+    expire and accept a second rating (the customer may change it), and its
+    0-5 scale cannot hold an NPS. The token here is unguessable
+    (``secrets``), expires, is bound to the order and takes one answer."""
+
+    _name = "customer.feedback"
+    _description = "Loyalty Satisfaction Survey"
+    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _order = "id desc"
+    _check_company_auto = True
+    _sql_constraints = [
+        ("token_unique", "UNIQUE(token)", "A survey link is unique."),
+        (
+            "order_unique",
+            "UNIQUE(order_id)",
+            "An order has one satisfaction survey.",
+        ),
+        (
+            "nps_range",
+            "CHECK(nps IS NULL OR nps BETWEEN 0 AND 10)",
+            "The recommendation score is between 0 and 10.",
+        ),
+        (
+            "csat_range",
+            "CHECK(csat IS NULL OR csat BETWEEN 1 AND 5)",
+            "The satisfaction score is between 1 and 5.",
+        ),
+    ]
+
+    company_id = fields.Many2one(
+        "res.company", string="Company", required=True, readonly=True, index=True
+    )
+    membership_id = fields.Many2one(
+        "customer.membership",
+        string="Member",
+        required=True,
+        readonly=True,
+        index=True,
+        ondelete="cascade",
+        check_company=True,
+    )
+    partner_id = fields.Many2one(
+        related="membership_id.partner_id", string="Customer", store=True
+    )
+    user_id = fields.Many2one(
+        related="membership_id.user_id", string="Salesperson", store=True
+    )
+    order_id = fields.Many2one(
+        "sale.order",
+        string="Order",
+        readonly=True,
+        index="btree_not_null",
+        ondelete="set null",
+        check_company=True,
+        help="The order the survey asks about.",
+    )
+    category_id = fields.Many2one(
+        "product.category",
+        string="Main Category",
+        readonly=True,
+        help="The category the order spent most on.",
+    )
+    questions = fields.Selection(
+        QUESTIONS, string="Questions", required=True, readonly=True, default="both"
+    )
+    token = fields.Char(
+        string="Token", readonly=True, copy=False, groups="base.group_system"
+    )
+    survey_url = fields.Char(
+        string="Survey Link",
+        compute="_compute_survey_url",
+        compute_sudo=True,
+        help="The page where the customer answers; for the mail templates.",
+    )
+    expiry_date = fields.Date(string="Answer Before", required=True, readonly=True)
+    state = fields.Selection(
+        [("pending", "Waiting"), ("answered", "Answered")],
+        string="Status",
+        required=True,
+        readonly=True,
+        default="pending",
+        index=True,
+        tracking=True,
+    )
+    answer_date = fields.Datetime(string="Answered On", readonly=True)
+    nps = fields.Integer(
+        string="Recommendation (0-10)", readonly=True, aggregator="avg"
+    )
+    nps_group = fields.Selection(NPS_GROUPS, string="NPS Group", readonly=True)
+    nps_value = fields.Integer(
+        string="NPS",
+        readonly=True,
+        aggregator="avg",
+        help="+100 for a promoter (9-10), 0 for a passive (7-8), -100 for a "
+        "detractor (0-6): averaged over answers, the Net Promoter Score.",
+    )
+    csat = fields.Integer(string="Satisfaction (1-5)", readonly=True, aggregator="avg")
+    comment = fields.Text(string="Comment", readonly=True)
+    is_low_score = fields.Boolean(
+        string="Low Score",
+        readonly=True,
+        index=True,
+        help="At or below the company's thresholds: someone was asked to call.",
+    )
+    segment_id = fields.Many2one(
+        "customer.segment",
+        string="Segment",
+        readonly=True,
+        help="The member's segment when they answered.",
+    )
+    tier_id = fields.Many2one(
+        "customer.tier",
+        string="Tier",
+        readonly=True,
+        help="The member's tier when they answered.",
+    )
+
+    @api.depends("token")
+    def _compute_survey_url(self):
+        for feedback in self:
+            feedback.survey_url = (
+                f"{feedback.get_base_url()}/loyalty/feedback/{feedback.token}"
+                if feedback.token
+                else False
+            )
+
+    @api.depends("order_id", "partner_id")
+    def _compute_display_name(self):
+        for feedback in self:
+            feedback.display_name = self.env._(
+                "Survey of %(order)s",
+                order=feedback.order_id.name or feedback.partner_id.display_name,
+            )
+
+    # ------------------------------------------------------------------
+    # Requests
+    # ------------------------------------------------------------------
+    @api.model
+    def _request(self, memberships, orders, questions="both"):
+        """One survey per member of ``memberships`` about the order at the
+        same position in ``orders`` (an empty record: no order), valid for
+        the company's survey validity from its today; returns them, in that
+        order. An order that already has a survey keeps it (the same record
+        is returned), so a campaign run again asks once."""
+        if len(memberships) != len(orders):
+            raise ValueError("one order per membership")
+        existing = {
+            f.order_id.id: f
+            for f in self.search([("order_id", "in", [o.id for o in orders if o])])
+        }
+        result = self.browse()
+        to_create = []
+        for membership, order in zip(memberships, orders, strict=True):
+            if order and order.id in existing:
+                continue
+            company = membership.company_id
+            to_create.append(
+                {
+                    "membership_id": membership.id,
+                    "company_id": company.id,
+                    "order_id": order.id or False,
+                    "category_id": self._main_category(order).id,
+                    "questions": questions,
+                    "token": secrets.token_urlsafe(TOKEN_BYTES),
+                    "expiry_date": fields.Date.add(
+                        company._loyalty_today(),
+                        days=company.loyalty_survey_validity_days,
+                    ),
+                }
+            )
+        created = iter(self.sudo().create(to_create).sudo(False))
+        for order in orders:
+            # concatenated, not united: two deliveries may share a survey
+            if order and order.id in existing:
+                result += existing[order.id]
+            else:
+                result += next(created)
+        return result
+
+    @api.model
+    def _main_category(self, order):
+        """The category ``order`` spent most on (its untaxed amount)."""
+        totals = {}
+        for line in order.order_line.filtered(
+            lambda line: not line.display_type and line.product_id
+        ):
+            category = line.product_id.categ_id
+            totals[category] = totals.get(category, 0.0) + line.price_subtotal
+        return (
+            max(totals, key=lambda c: (totals[c], -c.id))
+            if totals
+            else self.env["product.category"]
+        )
+
+    # ------------------------------------------------------------------
+    # Answer
+    # ------------------------------------------------------------------
+    @api.model
+    def _find_by_token(self, token):
+        """The survey of ``token`` (sudo: the caller is the public route,
+        which checks the state and expiry), or an empty record."""
+        if not token or not isinstance(token, str) or len(token) > 100:
+            return self.browse()
+        return self.sudo().search([("token", "=", token)], limit=1)
+
+    def _is_expired(self):
+        self.ensure_one()
+        return self.company_id._loyalty_today() > self.expiry_date
+
+    def _answer(self, nps=None, csat=None, comment=None):
+        """Record the customer's answer to the survey ``self``, once:
+
+        1. the scores asked for are required and within range
+           (``ValidationError``);
+        2. one atomic UPDATE from Waiting to Answered: a second answer, even
+           posted at the same time from another request, changes nothing and
+           returns False;
+        3. the member's segment and tier are kept with the answer, for the
+           reports;
+        4. a low score (the company's thresholds) schedules a call for the
+           member's salesperson, or the company's service leader, due today.
+
+        Returns True when the answer was recorded."""
+        self.ensure_one()
+        if self.questions in ("nps", "both") and not _within(nps, decide.NPS_RANGE):
+            raise ValidationError(self.env._("Choose a score from 0 to 10."))
+        if self.questions in ("csat", "both") and not _within(csat, decide.CSAT_RANGE):
+            raise ValidationError(self.env._("Choose a satisfaction from 1 to 5."))
+        if self.questions == "csat":
+            nps = None
+        if self.questions == "nps":
+            csat = None
+        company = self.company_id
+        low = decide.is_low(
+            nps, csat, company.loyalty_survey_low_nps, company.loyalty_survey_low_csat
+        )
+        membership = self.membership_id
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                """
+                UPDATE customer_feedback
+                   SET state = 'answered', answer_date = now() AT TIME ZONE 'UTC',
+                       nps = %(nps)s, nps_group = %(group)s, nps_value = %(value)s,
+                       csat = %(csat)s, comment = %(comment)s,
+                       is_low_score = %(low)s,
+                       segment_id = %(segment)s, tier_id = %(tier)s
+                 WHERE id = %(id)s AND state = 'pending'
+                RETURNING id
+                """,
+                nps=nps,
+                group=decide.nps_group(nps),
+                value=decide.nps_value(nps),
+                csat=csat,
+                comment=(comment or "").strip()[:4000] or None,
+                low=low,
+                segment=membership.segment_id.id or None,
+                tier=membership.tier_id.id or None,
+                id=self.id,
+            )
+        )
+        if not self.env.cr.fetchone():
+            return False
+        self.invalidate_recordset()
+        if low:
+            self._notify_low_score()
+        return True
+
+    def _notify_low_score(self):
+        """A to-do due today on the survey for the member's salesperson (the
+        company's service leader when they have none, else the member's
+        company's first manager), with the answer."""
+        self.ensure_one()
+        user = (
+            self.membership_id.user_id
+            or self.company_id.loyalty_service_user_id
+            or self.env.ref("base.user_admin", raise_if_not_found=False)
+        )
+        note = self.env._(
+            "Recommendation: %(nps)s, satisfaction: %(csat)s. %(comment)s",
+            nps=self.nps if self.questions != "csat" else "-",
+            csat=self.csat if self.questions != "nps" else "-",
+            comment=self.comment or "",
+        )
+        self.sudo().activity_schedule(
+            "mail.mail_activity_data_todo",
+            date_deadline=self.company_id._loyalty_today(),
+            summary=self.env._("Call back: low satisfaction score"),
+            note=note,
+            user_id=user.id,
+        )
+
+
+def _within(value, bounds):
+    return (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and bounds[0] <= value <= bounds[1]
+    )
