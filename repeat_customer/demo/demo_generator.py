@@ -1084,9 +1084,11 @@ class DemoGenerator:
     # Accounting
     # ------------------------------------------------------------------
     def _demo_feedback(self, company, rng):
-        """Satisfaction surveys about a share of the recent orders, most of
-        them answered a few days after the order (the low ones leave a
-        call-back for the salesperson), the others still waiting."""
+        """Satisfaction surveys about a share of the recent orders, sent with
+        the order and valid as the company says: most of them answered a few
+        days after the order (the low ones leave a call-back for the
+        salesperson), the others unanswered (still open for the last
+        weeks' orders)."""
         today = company._loyalty_today()
         orders = self.env["sale.order"].search(
             [
@@ -1133,15 +1135,19 @@ class DemoGenerator:
             SQL(
                 """
                 UPDATE customer_feedback f
-                   SET answer_date = LEAST(v.answered, now() AT TIME ZONE 'UTC'),
-                       expiry_date = so.date_order::date + %(validity)s
+                   SET answer_date = LEAST(v.answered, now() AT TIME ZONE 'UTC')
                   FROM unnest(%(ids)s::int[], %(dates)s::timestamp[])
-                       AS v(id, answered), sale_order so
-                 WHERE f.id = v.id AND so.id = f.order_id
+                       AS v(id, answered)
+                 WHERE f.id = v.id;
+                UPDATE customer_feedback f
+                   SET expiry_date = so.date_order::date + %(validity)s
+                  FROM sale_order so
+                 WHERE so.id = f.order_id AND f.id = ANY(%(all)s::int[]);
                 """,
                 ids=[survey_id for survey_id, _date in answered],
                 dates=[answered_at for _id, answered_at in answered],
                 validity=company.loyalty_survey_validity_days,
+                all=surveys.ids,
             )
         )
         self.env["customer.feedback"].invalidate_model()

@@ -143,6 +143,11 @@ class ResPartner(models.Model):
         **AS_USER,
         string="Recommended Products",
     )
+    loyalty_feedback_count = fields.Integer(
+        related="loyalty_membership_id.feedback_count",
+        **AS_USER,
+        string="Answered Surveys",
+    )
 
     @api.depends_context("company", "uid")
     @api.depends("commercial_partner_id")
@@ -205,6 +210,10 @@ class ResPartner(models.Model):
     def action_view_loyalty_points(self):
         one_record(self)
         return self.loyalty_membership_id.action_view_points()
+
+    def action_view_loyalty_feedback(self):
+        one_record(self)
+        return self.loyalty_membership_id.action_view_feedback()
 
     def action_view_loyalty_orders(self):
         one_record(self)

@@ -142,6 +142,13 @@ class TestFeedback(FeedbackCase):
         self.assertEqual(self.member.feedback_count, 1)
         action = self.member.action_view_feedback()
         self.assertEqual(self.Feedback.search(action["domain"]), survey)
+        # and the customer's form, as their salesperson
+        partner = self.member.partner_id.with_user(self.salesman)
+        self.assertEqual(partner.loyalty_feedback_count, 1)
+        action = partner.action_view_loyalty_feedback()
+        self.assertEqual(
+            self.Feedback.with_user(self.salesman).search(action["domain"]), survey
+        )
 
     def test_nps_arithmetic(self):
         # promoters 10 and 9, a passive 8, a detractor 2: (2 - 1) / 4 = +25
