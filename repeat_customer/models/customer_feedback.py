@@ -297,8 +297,8 @@ class CustomerFeedback(models.Model):
 
     def _notify_low_score(self):
         """A to-do due today on the survey for the member's salesperson (the
-        company's service leader when they have none, else the member's
-        company's first manager), with the answer."""
+        company's service leader when they have none, else the
+        administrator), with the answer."""
         self.ensure_one()
         user = (
             self.membership_id.user_id

@@ -125,6 +125,14 @@ class TestFeedback(FeedbackCase):
         self.assertEqual(activity.user_id, self.salesman)
         self.assertEqual(activity.date_deadline, self.today)
         self.assertIn("The dumplings arrived thawed", str(activity.note))
+        # the salesperson, who may not change the answer, notes the call and
+        # marks the call-back done
+        survey_as_salesman = survey.with_user(self.salesman)
+        survey_as_salesman.message_post(body="Called, sending new dumplings")
+        activity.with_user(self.salesman).action_feedback(feedback="Called")
+        self.assertFalse(survey.activity_ids)
+        with self.assertRaises(AccessError):
+            survey_as_salesman.write({"nps": 10})
 
     def test_low_score_of_a_customer_without_salesperson_reaches_the_leader(self):
         member = self._member("Survey Wu")
@@ -177,6 +185,34 @@ class TestFeedback(FeedbackCase):
         self.assertEqual(visible, own)
         with self.assertRaises(AccessError):
             own.with_user(self.salesman).write({"comment": "edited"})
+
+    def test_nobody_rewrites_an_answer(self):
+        manager = new_test_user(
+            self.env,
+            login="feedback_manager",
+            groups="repeat_customer.group_manager,sales_team.group_sale_manager",
+            company_id=self.company.id,
+            company_ids=[Command.set(self.company.ids)],
+        )
+        survey = self._survey()
+        survey._answer(2, 1, "bad")
+        for user in (manager, self.salesman):
+            for vals in ({"nps": 10}, {"state": "pending"}, {"is_low_score": False}):
+                with self.subTest(user=user.login, vals=vals):
+                    with self.assertRaises(AccessError):
+                        survey.with_user(user).write(vals)
+            with self.assertRaises(AccessError):
+                survey.with_user(user).unlink()
+            with self.assertRaises(AccessError):
+                self.Feedback.with_user(user).create(
+                    {
+                        "membership_id": self.member.id,
+                        "company_id": self.company.id,
+                        "expiry_date": self.today,
+                    }
+                )
+        # the manager reads every survey of the company, the answer unchanged
+        self.assertEqual(survey.with_user(manager).nps, 2)
 
 
 @tagged("post_install", "-at_install")
