@@ -51,6 +51,49 @@ SURVEY_ANSWERS = [
     (3, 2, 1, "等了一个小时，电话也没人接。Waited an hour, nobody answered the phone."),
 ]
 
+# service requests of the last SERVICE_DAYS days, besides the complaints of
+# low survey scores: (type, weight, subject, description)
+SERVICE_DAYS = 90
+SERVICE_REQUEST_COUNT = 48
+SERVICE_REQUESTS = [
+    (
+        "complaint",
+        5,
+        "包装破损 Damaged packaging",
+        "礼盒到的时候压坏了。The gift box arrived crushed.",
+    ),
+    (
+        "complaint",
+        4,
+        "送错了货 Wrong item delivered",
+        "订的是铁观音，收到的是红茶。Ordered oolong, got black tea.",
+    ),
+    (
+        "complaint",
+        3,
+        "配送延迟 Late delivery",
+        "说好周五到，周一才到。Promised Friday, came Monday.",
+    ),
+    (
+        "question",
+        6,
+        "怎么开发票？ How do I get a VAT invoice?",
+        "公司报销需要增值税发票。",
+    ),
+    ("question", 4, "积分什么时候到账？ When are my points available?", ""),
+    ("return", 4, "换一个口味 Exchange for another flavour", "想把茉莉花茶换成龙井。"),
+    ("return", 2, "退货 Return an unopened gift box", "送礼的人已经买了。"),
+    ("repair", 2, "茶壶盖子裂了 Teapot lid cracked", "用了一个月，盖子有裂纹。"),
+    ("other", 2, "企业团购 Corporate bulk order", "中秋节需要 200 份礼盒。"),
+]
+SERVICE_RESOLUTIONS = {
+    "complaint": "已道歉并补发。Apologised and sent a replacement.",
+    "question": "已回复客户。Answered the customer.",
+    "return": "已换货。Exchanged.",
+    "repair": "已寄出新的壶盖。Sent a new lid.",
+    "other": "已转给销售。Passed on to sales.",
+}
+
 # (default code, name, list price, type, business weight, private weight,
 #  peak months)
 DEMO_PRODUCTS = [
@@ -330,6 +373,7 @@ class DemoGenerator:
             generator._demo_points_history(company, partners)
         generator._demo_campaigns(company, rng, products)
         generator._demo_feedback(company, random.Random(seed + 2))
+        generator._demo_service(company, salespeople, random.Random(seed + 3))
         if "account.chart.template" in env and company.chart_template:
             generator._demo_liability(company)
         _logger.info(
@@ -1151,6 +1195,184 @@ class DemoGenerator:
             )
         )
         self.env["customer.feedback"].invalidate_model()
+
+    def _demo_service(self, company, salespeople, rng):
+        """An after-sales team with assignment rules, the complaints the low
+        survey scores opened and more requests of the last SERVICE_DAYS days:
+        the older ones answered and closed (some late), the recent ones open,
+        some of them past their deadline and escalated."""
+        admin = self.env.ref("base.user_admin")
+        if not company.loyalty_service_user_id:
+            company.loyalty_service_user_id = admin
+        team = self.env["customer.service.team"].create(
+            {
+                "name": "售后服务 After-Sales Service",
+                "company_id": company.id,
+                "leader_id": admin.id,
+                "member_ids": [Command.set(salespeople.ids)],
+            }
+        )
+        self._demo_register_xmlids({"demo_service_team": team})
+
+        def service_type(code):
+            return self.env.ref(f"repeat_customer.customer_service_type_{code}")
+
+        self.env["customer.service.rule"].create(
+            [
+                {
+                    "name": "投诉与退换 Complaints, returns and repairs",
+                    "company_id": company.id,
+                    "sequence": 1,
+                    "type_ids": [
+                        Command.set(
+                            [
+                                service_type(c).id
+                                for c in ("complaint", "return", "repair")
+                            ]
+                        )
+                    ],
+                    "team_id": team.id,
+                },
+                {
+                    "name": "咨询 Questions to the customer's salesperson",
+                    "company_id": company.id,
+                    "sequence": 2,
+                    "type_ids": [Command.set(service_type("question").ids)],
+                    "assign_to": "salesperson",
+                },
+            ]
+        )
+        Request = self.env["customer.service.request"]
+        from_surveys = Request.search(
+            [("company_id", "=", company.id), ("feedback_id", "!=", False)]
+        )
+        from_surveys.action_assign()
+        received = {
+            request: request.feedback_id.answer_date for request in from_surveys
+        }
+        today = company._loyalty_today()
+        orders = self.env["sale.order"].search(
+            [
+                ("company_id", "=", company.id),
+                ("state", "=", "sale"),
+                ("date_order", ">=", today - timedelta(days=SERVICE_DAYS)),
+            ]
+        )
+        weights = [item[1] for item in SERVICE_REQUESTS]
+        vals_list, dates = [], []
+        for order in rng.sample(list(orders), min(SERVICE_REQUEST_COUNT, len(orders))):
+            code, _weight, subject, description = rng.choices(
+                SERVICE_REQUESTS, weights
+            )[0]
+            line = order.order_line.filtered("product_id")[:1]
+            vals_list.append(
+                {
+                    "name": subject,
+                    "description": description or False,
+                    "company_id": company.id,
+                    "partner_id": order.partner_id.id,
+                    "type_id": service_type(code).id,
+                    "order_id": order.id,
+                    "product_id": line.product_id.id,
+                    "channel": rng.choice(("portal", "staff", "staff")),
+                    "priority": rng.choice(("0", "0", "0", "1", "2")),
+                }
+            )
+            dates.append(
+                order.date_order
+                + timedelta(days=rng.randint(1, 10), hours=rng.randint(0, 8))
+            )
+        portal = self.env.ref("base.partner_demo_portal", raise_if_not_found=False)
+        portal_order = orders.filtered(lambda o: o.partner_id == portal)[:1]
+        if portal:
+            vals_list.append(
+                {
+                    "name": "茶叶罐密封不好 The tea tin does not seal",
+                    "description": "盖子盖不紧，茶叶受潮了。The lid is loose.",
+                    "company_id": company.id,
+                    "partner_id": portal.id,
+                    "type_id": service_type("complaint").id,
+                    "order_id": portal_order.id,
+                    "channel": "portal",
+                }
+            )
+            dates.append(fields.Datetime.now() - timedelta(hours=3))
+        created = Request.create(vals_list)
+        received.update(zip(created, dates, strict=True))
+        now = fields.Datetime.now()
+        received = {
+            r: min(when, now - timedelta(hours=1)) for r, when in received.items()
+        }
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                """
+                UPDATE customer_service_request r
+                   SET create_date = v.received
+                  FROM unnest(%(ids)s::int[], %(dates)s::timestamp[]) AS v(id, received)
+                 WHERE r.id = v.id
+                """,
+                ids=[r.id for r in received],
+                dates=list(received.values()),
+            )
+        )
+        requests = Request.browse([r.id for r in received])
+        requests.invalidate_recordset(["create_date"])
+        requests._set_deadlines()
+        solved = self.env.ref("repeat_customer.customer_service_stage_solved")
+        progress = self.env.ref("repeat_customer.customer_service_stage_progress")
+        resolutions = {
+            service_type(code): text for code, text in SERVICE_RESOLUTIONS.items()
+        }
+        for request in requests.sorted("id"):
+            self._demo_handle_request(
+                request, rng, now, (solved, progress), resolutions[request.type_id]
+            )
+        Request._cron_escalate()
+
+    def _demo_handle_request(self, request, rng, now, stages, resolution):
+        """Answer and close the request as an agent would have, by its age."""
+        solved, progress = stages
+        calendar, tz = request._calendar_tz()
+        age_days = (now - request.create_date).days
+        close_share = 0.9 if age_days > 6 else 0.5 if age_days > 2 else 0.1
+        service_type = request.type_id
+        answered = request._plan_working_hours(
+            calendar,
+            tz,
+            request.create_date,
+            (service_type.response_hours or 8) * rng.uniform(0.2, 1.3),
+        )
+        if answered < now:
+            request._mark_answered(answered)
+            request.stage_id = progress
+        if rng.random() >= close_share or answered >= now:
+            return
+        closed = request._plan_working_hours(
+            calendar,
+            tz,
+            request.create_date,
+            (service_type.resolution_hours or 40) * rng.uniform(0.3, 1.4),
+        )
+        if closed >= now:
+            return
+        request.write({"stage_id": solved.id, "resolution": resolution})
+        late = bool(
+            request.overdue_count
+            or (request.resolution_deadline and request.resolution_deadline < closed)
+        )
+        request.write(
+            {
+                "close_date": max(closed, answered),
+                "resolution_hours": request._working_hours_between(
+                    calendar, tz, request.create_date, max(closed, answered)
+                ),
+                "overdue_count": 1 if late else 0,
+            }
+        )
+        # recent complaints solved with a goodwill gesture
+        if request.is_complaint and request.membership_id and age_days < 15:
+            request._compensate(points=rng.choice((50, 100, 200)))
 
     def _demo_liability(self, company):
         """Post the points liability: accounts of the points, a redemption

@@ -18,6 +18,11 @@ from . import customer_recommendation
 from . import customer_preference
 from . import customer_feedback
 from . import customer_membership_feedback
+from . import customer_service_stage
+from . import customer_service_type
+from . import customer_service_team
+from . import customer_service_rule
+from . import customer_service_request
 from . import customer_rfm_snapshot
 from . import customer_segment_size
 from . import res_partner
@@ -48,6 +53,8 @@ from . import customer_redemption_rate
 from . import customer_liability_move
 from . import customer_liability_move_valuation
 from . import customer_point_entry_liability
+from . import customer_rate_mixin
 from . import customer_activity_month
 from . import customer_cohort
 from . import customer_overview
+from . import customer_service_rate

@@ -52,6 +52,8 @@ class CustomerActivityMonth(models.Model):
     current ones."""
 
     _name = "customer.activity.month"
+    _inherit = ["customer.rate.mixin"]
+    _rates = RATES
     _description = "Loyalty Monthly Activity"
     _order = "month desc, membership_id"
     _rec_name = "month"
@@ -162,25 +164,6 @@ class CustomerActivityMonth(models.Model):
                 ON customer_activity_month (company_id, month)
             """
         )
-
-    def _compute_rates(self):
-        for row in self:
-            for fname, (num, den, factor) in RATES.items():
-                denominator = row[den]
-                row[fname] = factor * row[num] / denominator if denominator else 0.0
-
-    @api.model
-    def _read_group_select(self, aggregate_spec, query):
-        fname, _property, func = models.parse_read_group_spec(aggregate_spec)
-        if fname in RATES and func == "avg":
-            num, den, factor = RATES[fname]
-            return SQL(
-                "%s * SUM(%s) / NULLIF(SUM(%s), 0)",
-                factor,
-                self._field_to_sql(self._table, num, query),
-                self._field_to_sql(self._table, den, query),
-            )
-        return super()._read_group_select(aggregate_spec, query)
 
     # ------------------------------------------------------------------
     # Kept by the figures' computation

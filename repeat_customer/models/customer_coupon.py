@@ -29,6 +29,7 @@ ORIGIN_SELECTION = [
     ("batch", "Coupon batch"),
     ("tier", "Tier reward"),
     ("campaign", "Campaign"),
+    ("service", "Complaint compensation"),
 ]
 
 
@@ -101,6 +102,13 @@ class CustomerCoupon(models.Model):
     campaign_delivery_id = fields.Many2one(
         "customer.campaign.delivery",
         string="Campaign Delivery",
+        readonly=True,
+        index="btree_not_null",
+        ondelete="restrict",
+    )
+    service_request_id = fields.Many2one(
+        "customer.service.request",
+        string="Service Request",
         readonly=True,
         index="btree_not_null",
         ondelete="restrict",
@@ -198,6 +206,11 @@ class CustomerCoupon(models.Model):
             "unique(campaign_delivery_id)",
             "A campaign issues one coupon per delivery.",
         ),
+        (
+            "service_request_uniq",
+            "unique(service_request_id)",
+            "A complaint is compensated with one coupon.",
+        ),
     ]
 
     @api.model
@@ -243,7 +256,8 @@ class CustomerCoupon(models.Model):
         Keys: ``membership`` (record), ``program`` (loyalty.program of type
         coupons), ``validity_days`` (0: no expiry), ``origin`` and the optional
         ``reward_id``, ``batch_id``, ``batch_index``, ``tier_change_id``,
-        ``campaign_delivery_id``, ``point_entry_id``. The coupon is reserved
+        ``campaign_delivery_id``, ``service_request_id``, ``point_entry_id``.
+        The coupon is reserved
         for the member's customer and mailed with the programme's template
         unless the member opted out:
         ``send_mail="now"``, or ``"later"`` by the mailing job (rendering a
@@ -309,6 +323,7 @@ class CustomerCoupon(models.Model):
                     "batch_index": vals.get("batch_index"),
                     "tier_change_id": vals.get("tier_change_id"),
                     "campaign_delivery_id": vals.get("campaign_delivery_id"),
+                    "service_request_id": vals.get("service_request_id"),
                     "point_entry_id": vals.get("point_entry_id"),
                     "issue_date": today,
                 }

@@ -5,7 +5,7 @@ score that reaches a person the same day."""
 import secrets
 
 from odoo import api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL
 
 from ..tools import feedback as decide
@@ -143,6 +143,12 @@ class CustomerFeedback(models.Model):
         readonly=True,
         help="The member's tier when they answered.",
     )
+    service_request_ids = fields.One2many(
+        "customer.service.request", "feedback_id", string="Service Requests"
+    )
+    service_request_count = fields.Integer(
+        string="Requests", compute="_compute_service_request_count"
+    )
 
     @api.depends("token")
     def _compute_survey_url(self):
@@ -152,6 +158,11 @@ class CustomerFeedback(models.Model):
                 if feedback.token
                 else False
             )
+
+    @api.depends("service_request_ids")
+    def _compute_service_request_count(self):
+        for feedback in self:
+            feedback.service_request_count = len(feedback.service_request_ids)
 
     @api.depends("order_id", "partner_id")
     def _compute_display_name(self):
@@ -293,6 +304,8 @@ class CustomerFeedback(models.Model):
         self.invalidate_recordset()
         if low:
             self._notify_low_score()
+            if company.loyalty_survey_open_request:
+                self._open_service_request(raise_if_no_type=False)
         return True
 
     def _notify_low_score(self):
@@ -318,6 +331,97 @@ class CustomerFeedback(models.Model):
             note=note,
             user_id=user.id,
         )
+
+    # ------------------------------------------------------------------
+    # Service requests
+    # ------------------------------------------------------------------
+    def _open_service_request(self, raise_if_no_type=True):
+        """A complaint about the survey's order, with the customer's answer,
+        assigned by the service rules (sudo: the public answer opens it).
+        Returns it, or the survey's open request if it has one."""
+        self.ensure_one()
+        feedback = self.sudo()
+        existing = feedback.service_request_ids.filtered(lambda r: not r.is_closed)
+        if existing:
+            return existing[:1]
+        company = feedback.company_id
+        complaint = (
+            self.env["customer.service.type"]
+            .sudo()
+            .search(
+                [
+                    ("is_complaint", "=", True),
+                    ("company_id", "in", [False, company.id]),
+                ],
+                limit=1,
+            )
+        )
+        if not complaint:
+            if raise_if_no_type:
+                raise UserError(
+                    self.env._(
+                        "There is no complaint type of service request: add one "
+                        "(Configuration > Request Types)."
+                    )
+                )
+            return self.env["customer.service.request"]
+        answer = self.env._(
+            "Recommendation: %(nps)s, satisfaction: %(csat)s.",
+            nps=feedback.nps if feedback.questions != "csat" else "-",
+            csat=feedback.csat if feedback.questions != "nps" else "-",
+        )
+        product = feedback.order_id.order_line.filtered(
+            lambda line: line.product_id and not line.display_type
+        )[:1].product_id
+        return (
+            self.env["customer.service.request"]
+            .sudo()
+            .with_company(company)
+            .create(
+                {
+                    "name": self.env._(
+                        "Low satisfaction: %(order)s",
+                        order=feedback.order_id.name or feedback.partner_id.name,
+                    ),
+                    "description": "\n\n".join(
+                        part for part in (answer, feedback.comment) if part
+                    ),
+                    "company_id": company.id,
+                    "partner_id": feedback.partner_id.id,
+                    "type_id": complaint.id,
+                    "order_id": feedback.order_id.id,
+                    "product_id": product.id,
+                    "feedback_id": feedback.id,
+                    "channel": "survey",
+                    "priority": "1",
+                }
+            )
+            .sudo(False)
+        )
+
+    def action_open_service_request(self):
+        """The button on a survey: open (or show) its complaint."""
+        self.ensure_one()
+        if self.state != "answered":
+            raise UserError(
+                self.env._("The customer has not answered this survey yet.")
+            )
+        self.env["customer.service.request"].check_access("create")
+        request = self._open_service_request()
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "customer.service.request",
+            "res_id": request.id,
+            "view_mode": "form",
+        }
+
+    def action_view_service_requests(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "repeat_customer.customer_service_request_action"
+        )
+        action["domain"] = [("feedback_id", "=", self.id)]
+        return action
 
 
 def _within(value, bounds):

@@ -1,4 +1,5 @@
-"""A member's satisfaction surveys, from the member's form."""
+"""A member's satisfaction surveys and service requests, from the member's
+form."""
 
 from odoo import fields, models
 
@@ -14,6 +15,31 @@ class CustomerMembership(models.Model):
     feedback_count = fields.Integer(
         string="Answered Surveys", compute="_compute_feedback_count"
     )
+
+    service_request_count = fields.Integer(
+        string="Service Requests", compute="_compute_service_request_count"
+    )
+
+    def _compute_service_request_count(self):
+        counts = dict(
+            self.env["customer.service.request"]._read_group(
+                [("membership_id", "in", self.ids)], ["membership_id"], ["__count"]
+            )
+        )
+        for membership in self:
+            membership.service_request_count = counts.get(membership, 0)
+
+    def action_view_service_requests(self):
+        one_record(self)
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "repeat_customer.customer_service_request_action"
+        )
+        action["domain"] = [("membership_id", "=", self.id)]
+        action["context"] = {
+            "default_partner_id": self.partner_id.id,
+            "default_company_id": self.company_id.id,
+        }
+        return action
 
     def _compute_feedback_count(self):
         counts = dict(

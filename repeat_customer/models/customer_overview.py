@@ -2,7 +2,7 @@
 
 from dateutil.relativedelta import relativedelta
 
-from odoo import api, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 from ..tools.numbers import in_bounds
@@ -58,6 +58,7 @@ class CustomerOverview(models.AbstractModel):
             "points": self._points(spec, members, start),
             "cohorts": self._cohorts(spec, start),
             "rf_grid": self._rf_grid(members),
+            "service": self._service(spec, start),
             "domains": {
                 "members": members,
                 "activity": activity,
@@ -209,6 +210,54 @@ class CustomerOverview(models.AbstractModel):
             kpis["campaign_revenue"] = revenue or 0.0
             kpis["delivery_domain"] = delivery_domain
         return kpis
+
+    @api.model
+    def _service(self, spec, start):
+        """Satisfaction and service of the period: NPS and answers, complaints
+        per 100 orders, open and overdue requests, average working hours to
+        the first answer; each with the domain of its records."""
+        members = self._member_domain(spec, "membership_id.")
+        start_dt = fields.Datetime.to_datetime(start)
+        feedback_domain = [
+            *members,
+            ("state", "=", "answered"),
+            ("answer_date", ">=", start_dt),
+        ]
+        ((answers, nps),) = self.env["customer.feedback"]._read_group(
+            feedback_domain, [], ["__count", "nps_value:avg"]
+        )
+        rate_domain = [*members, ("date", ">=", start)]
+        ((orders, complaints, rate),) = self.env["customer.service.rate"]._read_group(
+            rate_domain,
+            [],
+            ["order_count:sum", "complaint_count:sum", "complaint_rate:avg"],
+        )
+        Request = self.env["customer.service.request"]
+        open_domain = [*members, ("is_closed", "=", False)]
+        overdue_domain = [*open_domain, ("is_overdue", "=", True)]
+        answered_domain = [
+            *members,
+            ("create_date", ">=", start_dt),
+            ("first_response_date", "!=", False),
+        ]
+        ((answered, response_hours),) = Request._read_group(
+            answered_domain, [], ["__count", "response_hours:avg"]
+        )
+        return {
+            "answers": answers,
+            "nps": nps if answers else None,
+            "feedback_domain": feedback_domain,
+            "orders": orders or 0,
+            "complaints": complaints or 0,
+            "complaint_rate": rate if orders else None,
+            "rate_domain": rate_domain,
+            "open": Request.search_count(open_domain),
+            "open_domain": open_domain,
+            "overdue": Request.search_count(overdue_domain),
+            "overdue_domain": overdue_domain,
+            "response_hours": response_hours if answered else None,
+            "answered_domain": answered_domain,
+        }
 
     @api.model
     def _segments(self, members):

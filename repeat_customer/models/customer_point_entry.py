@@ -121,6 +121,14 @@ class CustomerPointEntry(models.Model):
         ondelete="restrict",
         help="On bonus points of a campaign: the delivery that granted them.",
     )
+    service_request_id = fields.Many2one(
+        "customer.service.request",
+        string="Service Request",
+        index="btree_not_null",
+        readonly=True,
+        ondelete="restrict",
+        help="On points given for a complaint: the request they compensate.",
+    )
     credit_note_id = fields.Many2one(
         "account.move",
         string="Credit Note",
@@ -223,6 +231,14 @@ class CustomerPointEntry(models.Model):
              WHERE state = 'pending' AND kind = 'earn'
             """
         )
+        # a complaint is compensated with points once
+        cr.execute(
+            """
+            CREATE UNIQUE INDEX IF NOT EXISTS customer_point_entry_service_uniq
+                ON customer_point_entry (service_request_id)
+             WHERE service_request_id IS NOT NULL AND kind = 'adjust'
+            """
+        )
         # a campaign delivery grants its bonus points once
         cr.execute(
             """
@@ -290,10 +306,13 @@ class CustomerPointEntry(models.Model):
         "kind",
         "reward_id",
         "campaign_delivery_id",
+        "service_request_id",
     )
     def _compute_origin(self):
         for entry in self:
-            if entry.campaign_delivery_id:
+            if entry.service_request_id:
+                entry.origin = entry.service_request_id.display_name
+            elif entry.campaign_delivery_id:
                 entry.origin = entry.campaign_delivery_id.campaign_id.name
             elif entry.reward_id and not entry.sale_order_id:
                 entry.origin = entry.reward_id.name
@@ -313,7 +332,8 @@ class CustomerPointEntry(models.Model):
     def action_open_origin(self):
         one_record(self)
         record = (
-            self.campaign_delivery_id
+            self.service_request_id
+            or self.campaign_delivery_id
             or self.credit_note_id
             or self.sale_order_id
             or self.coupon_ids[:1]
@@ -358,9 +378,13 @@ class CustomerPointEntry(models.Model):
         return self._post(lines)
 
     @api.model
-    def _post_adjustment(self, membership, points, reason, expiry_date=None):
+    def _post_adjustment(
+        self, membership, points, reason, expiry_date=None, service_request=None
+    ):
         """Post a manual adjustment of ``points`` (signed) with its reason;
-        points given expire by the company's policy unless ``expiry_date``."""
+        points given expire by the company's policy unless ``expiry_date``.
+        ``service_request``: the complaint the points compensate, the line's
+        origin."""
         membership = membership.sudo()
         if points > 0 and expiry_date is None:
             expiry_date = membership.company_id._loyalty_points_expiry_date(
@@ -374,6 +398,9 @@ class CustomerPointEntry(models.Model):
                     "points": points,
                     "expiry_date": expiry_date if points > 0 else None,
                     "reason": reason,
+                    "service_request_id": service_request.id
+                    if service_request
+                    else None,
                 }
             ]
         )

@@ -40,6 +40,7 @@ LINE_COLUMNS = {
     "reversed_entry_id": "int",
     "user_id": "int",
     "campaign_delivery_id": "int",
+    "service_request_id": "int",
 }
 # values ``_post`` accepts besides the columns
 LINE_EXTRAS = {"rule_ids"}

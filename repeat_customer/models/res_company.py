@@ -36,6 +36,9 @@ SETTING_BOUNDS = {
     "loyalty_survey_validity_days": (1, 366),
     "loyalty_survey_low_nps": (0, 10),
     "loyalty_survey_low_csat": (1, 5),
+    "loyalty_service_max_points": (0, 1000000),
+    "loyalty_service_coupon_days": (0, 3660),
+    "loyalty_service_max_coupon": (0, 1000000),
 }
 # an RFM or tier threshold (days, orders, points or an amount) is at most this
 MAX_THRESHOLD = 1e12
@@ -151,7 +154,34 @@ class ResCompany(models.Model):
     loyalty_service_user_id = fields.Many2one(
         "res.users",
         string="Service Leader",
-        help="Gets the call-backs of low scores from customers without a salesperson.",
+        help="Gets the call-backs of low scores from customers without a "
+        "salesperson, the service requests no assignment rule takes, and the "
+        "escalations of teams without a leader.",
+    )
+    loyalty_survey_open_request = fields.Boolean(
+        string="Open a Complaint on a Low Score",
+        default=True,
+        help="A low satisfaction answer also opens a complaint, assigned by the "
+        "service rules, with the customer's comment.",
+    )
+    loyalty_service_max_points = fields.Integer(
+        string="Compensation Limit (points)",
+        default=500,
+        help="The most points a closed complaint can give the customer "
+        "(0: complaints are not compensated with points).",
+    )
+    loyalty_service_max_coupon = fields.Monetary(
+        string="Compensation Limit (coupon)",
+        currency_field="currency_id",
+        default=50.0,
+        help="The largest coupon value a closed complaint can give the customer "
+        "(0: complaints are not compensated with coupons).",
+    )
+    loyalty_service_coupon_days = fields.Integer(
+        string="Compensation Coupon Valid For (days)",
+        default=90,
+        help="A coupon given for a complaint can be used this many days (0: no "
+        "expiry).",
     )
     loyalty_quiet_hours_start = fields.Float(
         string="Quiet Hours From",

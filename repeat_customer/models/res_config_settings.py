@@ -104,6 +104,25 @@ class ResConfigSettings(models.TransientModel):
     loyalty_service_user_id = fields.Many2one(
         related="company_id.loyalty_service_user_id", readonly=False
     )
+    loyalty_survey_open_request = fields.Boolean(
+        related="company_id.loyalty_survey_open_request", readonly=False
+    )
+    loyalty_service_max_points = fields.Integer(
+        related="company_id.loyalty_service_max_points", readonly=False
+    )
+    loyalty_service_max_coupon = fields.Monetary(
+        related="company_id.loyalty_service_max_coupon", readonly=False
+    )
+    loyalty_service_coupon_days = fields.Integer(
+        related="company_id.loyalty_service_coupon_days", readonly=False
+    )
+    loyalty_service_calendar_id = fields.Many2one(
+        related="company_id.resource_calendar_id",
+        string="Working Hours",
+        readonly=False,
+        help="Response and resolution times of service requests are counted "
+        "in these working hours, in the company's time zone.",
+    )
     loyalty_quiet_hours_start = fields.Float(
         related="company_id.loyalty_quiet_hours_start", readonly=False
     )

@@ -148,6 +148,11 @@ class ResPartner(models.Model):
         **AS_USER,
         string="Answered Surveys",
     )
+    loyalty_service_request_count = fields.Integer(
+        related="loyalty_membership_id.service_request_count",
+        **AS_USER,
+        string="Service Requests",
+    )
 
     @api.depends_context("company", "uid")
     @api.depends("commercial_partner_id")
@@ -214,6 +219,10 @@ class ResPartner(models.Model):
     def action_view_loyalty_feedback(self):
         one_record(self)
         return self.loyalty_membership_id.action_view_feedback()
+
+    def action_view_loyalty_service_requests(self):
+        one_record(self)
+        return self.loyalty_membership_id.action_view_service_requests()
 
     def action_view_loyalty_orders(self):
         one_record(self)

@@ -31,3 +31,4 @@ from . import test_clv
 from . import test_cohorts
 from . import test_profile
 from . import test_feedback
+from . import test_service

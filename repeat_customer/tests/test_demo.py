@@ -88,13 +88,33 @@ class TestDemoData(RepeatCustomerCase):
         self.assertTrue(
             all(f.answer_date.date() >= f.order_id.date_order.date() for f in answered)
         )
+        # service requests: the low scores' complaints and others, closed,
+        # open, and open past their deadline (escalated)
+        requests = self.env["customer.service.request"].search(
+            [("company_id", "=", self.company.id)]
+        )
+        self.assertGreater(len(requests), 40)
+        self.assertTrue(requests.filtered("feedback_id"))
+        closed = requests.filtered("is_closed")
+        self.assertGreater(len(closed), 20)
+        self.assertTrue(all(r.close_date > r.create_date for r in closed))
+        self.assertTrue(all(r.resolution_hours > 0 for r in closed))
+        self.assertTrue(requests.filtered(lambda r: not r.is_closed))
+        overdue = requests.filtered("is_overdue")
+        self.assertTrue(overdue)
+        self.assertTrue(all(r.escalation for r in overdue))
+        self.assertTrue(all(r.user_id for r in requests))
+        self.assertTrue(closed.filtered("point_entry_id"))
         # the points history: earned, released, expired and spent; every tier
         # has members and balances are the ledger's sums
         self.assertEqual(memberships.tier_id, tiers)
         entries = self.env["customer.point.entry"].search(
             [("company_id", "=", self.company.id)]
         )
-        self.assertEqual(set(entries.mapped("kind")), {"earn", "expire", "redeem"})
+        # (adjustments: complaints compensated)
+        self.assertEqual(
+            set(entries.mapped("kind")), {"earn", "expire", "redeem", "adjust"}
+        )
         self.assertGreater(len(memberships.filtered("points_balance")), 200)
         self.env.cr.execute(
             """

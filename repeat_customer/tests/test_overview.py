@@ -235,6 +235,16 @@ class TestOverviewHttp(HttpCase):
         self.assertEqual(payload["result"]["kpis"]["members"], 3)
 
     def test_tour(self):
+        self.env["customer.service.request"].create(
+            {
+                "name": "Overview cup broken",
+                "company_id": self.company.id,
+                "partner_id": self.ann.id,
+                "type_id": self.env.ref(
+                    "repeat_customer.customer_service_type_complaint"
+                ).id,
+            }
+        )
         self.start_tour(
             "/odoo/action-repeat_customer.customer_overview_action",
             "repeat_customer_loyalty_overview",

@@ -81,6 +81,10 @@ export class LoyaltyOverview extends Component {
         return value === null || value === undefined ? "–" : `${value.toFixed(1)} %`;
     }
 
+    decimal(value, digits = 1) {
+        return value === null || value === undefined ? "–" : value.toFixed(digits);
+    }
+
     monthLabel(iso) {
         return DateTime.fromISO(iso).toFormat("MMM yyyy");
     }
@@ -156,6 +160,44 @@ export class LoyaltyOverview extends Component {
 
     openDeliveries() {
         this.open("customer.campaign.delivery", _t("Campaign Results"), this.state.data.kpis.delivery_domain);
+    }
+
+    openFeedback() {
+        this.open("customer.feedback", _t("Satisfaction"), this.state.data.service.feedback_domain, [
+            [false, "pivot"],
+            [false, "graph"],
+            [false, "list"],
+            [false, "form"],
+        ]);
+    }
+
+    openComplaintRate() {
+        this.open("customer.service.rate", _t("Complaint Rate"), this.state.data.service.rate_domain, [
+            [false, "graph"],
+            [false, "pivot"],
+        ]);
+    }
+
+    openRequests(overdue) {
+        const service = this.state.data.service;
+        this.open(
+            "customer.service.request",
+            overdue ? _t("Overdue Requests") : _t("Open Requests"),
+            overdue ? service.overdue_domain : service.open_domain,
+            [
+                [false, "list"],
+                [false, "kanban"],
+                [false, "form"],
+            ]
+        );
+    }
+
+    openAnswered() {
+        this.open("customer.service.request", _t("Service Requests"), this.state.data.service.answered_domain, [
+            [false, "pivot"],
+            [false, "list"],
+            [false, "form"],
+        ]);
     }
 
     openCohort(cohort, since) {

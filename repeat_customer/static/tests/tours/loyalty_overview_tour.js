@@ -42,5 +42,19 @@ registry.category("web_tour.tours").add("repeat_customer_loyalty_overview", {
             content: "Its members open",
             trigger: ".o_list_view .o_data_row",
         },
+        {
+            content: "Back to the overview",
+            trigger: ".o_breadcrumb .o_back_button a, .o_breadcrumb li.breadcrumb-item a",
+            run: "click",
+        },
+        {
+            content: "The service cards: one open request",
+            trigger: ".o_loyalty_overview .o_kpi_requests:contains('1')",
+            run: "click",
+        },
+        {
+            content: "The open request is listed",
+            trigger: ".o_list_view .o_data_row:contains('Overview cup broken')",
+        },
     ],
 });
