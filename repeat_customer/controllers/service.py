@@ -98,6 +98,13 @@ class ServicePortal(CustomerPortal):
         )
         return types, orders
 
+    @staticmethod
+    def _service_products(orders):
+        """The products on ``orders`` (the customer's), to choose from."""
+        return orders.order_line.filtered(
+            lambda line: line.product_id and not line.display_type
+        ).product_id
+
     @http.route(
         "/my/requests/new", type="http", auth="user", methods=["GET"], website=True
     )
@@ -112,6 +119,7 @@ class ServicePortal(CustomerPortal):
                 "page_name": "service_request_new",
                 "service_types": types,
                 "service_orders": orders,
+                "service_products": self._service_products(orders),
                 "form": form,
                 "error": error,
             }
@@ -124,8 +132,9 @@ class ServicePortal(CustomerPortal):
     def portal_create_request(self, **post):
         """Open a request from the form (the framework checks the CSRF
         token): the type must be offered to customers, the order must be
-        the customer's own confirmed order of this company, the product
-        one of that order's."""
+        the customer's own confirmed order of this company, the product one
+        on that order (or on one of their orders); another product is
+        ignored."""
         types, orders = self._service_form_choices()
         subject = (post.get("name") or "").strip()
         description = (post.get("description") or "").strip()
@@ -144,11 +153,10 @@ class ServicePortal(CustomerPortal):
             error = request.env._("This order is not one of yours.")
         if error:
             return self._render_request_form(post, error)
-        product = request.env["product.product"]
-        if post.get("product_id") and order:
-            product = order.order_line.product_id.filtered(
-                lambda p: p.id == record_id(post.get("product_id"))
-            )
+        # a product of the chosen order, or of any of the customer's orders
+        product = self._service_products(order or orders).filtered(
+            lambda p: p.id == record_id(post.get("product_id"))
+        )
         new = (
             request.env["customer.service.request"]
             .sudo()

@@ -1247,8 +1247,15 @@ class DemoGenerator:
             [("company_id", "=", company.id), ("feedback_id", "!=", False)]
         )
         from_surveys.action_assign()
+        now = fields.Datetime.now()
         received = {
-            request: request.feedback_id.answer_date for request in from_surveys
+            request: self._demo_received(
+                rng,
+                request.feedback_id.order_id.date_order,
+                now,
+                request.feedback_id.answer_date,
+            )
+            for request in from_surveys
         }
         today = company._loyalty_today()
         orders = self.env["sale.order"].search(
@@ -1278,10 +1285,7 @@ class DemoGenerator:
                     "priority": rng.choice(("0", "0", "0", "1", "2")),
                 }
             )
-            dates.append(
-                order.date_order
-                + timedelta(days=rng.randint(1, 10), hours=rng.randint(0, 8))
-            )
+            dates.append(self._demo_received(rng, order.date_order, now))
         portal = self.env.ref("base.partner_demo_portal", raise_if_not_found=False)
         portal_order = orders.filtered(lambda o: o.partner_id == portal)[:1]
         if portal:
@@ -1296,13 +1300,9 @@ class DemoGenerator:
                     "channel": "portal",
                 }
             )
-            dates.append(fields.Datetime.now() - timedelta(hours=3))
+            dates.append(now - timedelta(hours=3))
         created = Request.create(vals_list)
         received.update(zip(created, dates, strict=True))
-        now = fields.Datetime.now()
-        received = {
-            r: min(when, now - timedelta(hours=1)) for r, when in received.items()
-        }
         self.env.flush_all()
         self.env.cr.execute(
             SQL(
@@ -1330,12 +1330,31 @@ class DemoGenerator:
             )
         Request._cron_escalate()
 
+    @staticmethod
+    def _demo_received(rng, ordered, now, answered=None):
+        """When a request about an order of ``ordered`` came in: when the
+        survey was answered, else a few days after the order; before now in
+        any case."""
+        ordered = ordered or now - timedelta(days=3)
+        when = answered or ordered + timedelta(days=rng.uniform(0.2, 10))
+        if when >= now - timedelta(hours=1):
+            when = ordered + (now - ordered) * rng.uniform(0.2, 0.9)
+        return when.replace(microsecond=0)
+
     def _demo_handle_request(self, request, rng, now, stages, resolution):
         """Answer and close the request as an agent would have, by its age."""
         solved, progress = stages
         calendar, tz = request._calendar_tz()
         age_days = (now - request.create_date).days
-        close_share = 0.9 if age_days > 6 else 0.5 if age_days > 2 else 0.1
+        close_share = (
+            0.97
+            if age_days > 20
+            else 0.85
+            if age_days > 6
+            else 0.5
+            if age_days > 2
+            else 0.1
+        )
         service_type = request.type_id
         answered = request._plan_working_hours(
             calendar,
@@ -1361,7 +1380,7 @@ class DemoGenerator:
             request.overdue_count
             or (request.resolution_deadline and request.resolution_deadline < closed)
         )
-        request.write(
+        request.sudo().write(
             {
                 "close_date": max(closed, answered),
                 "resolution_hours": request._working_hours_between(

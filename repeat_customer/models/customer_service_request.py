@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytz
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
 
 from ..tools.numbers import one_record
@@ -28,6 +28,31 @@ DEFAULT_ESCALATION_BATCH = 500
 # how far ahead a deadline is looked for in the calendar before giving up
 # (a calendar with no working time at all)
 PLANNING_HORIZON_DAYS = 730
+# what the programme sets, never a user (even one who may edit the request):
+# the clocks, the escalation, the compensation, where it came from
+SYSTEM_FIELDS = frozenset(
+    {
+        "reference",
+        "channel",
+        "feedback_id",
+        "membership_id",
+        "salesperson_id",
+        "response_deadline",
+        "resolution_deadline",
+        "first_response_date",
+        "close_date",
+        "response_hours",
+        "resolution_hours",
+        "overdue_count",
+        "escalation",
+        "escalation_date",
+        "compensation_points",
+        "point_entry_id",
+        "coupon_id",
+    }
+)
+# values a form may send for new requests that are the defaults anyway
+CREATE_DEFAULTS = {"reference": "/", "channel": "staff"}
 
 
 class CustomerServiceRequest(models.Model):
@@ -310,9 +335,31 @@ class CustomerServiceRequest(models.Model):
     # ------------------------------------------------------------------
     # Create and write
     # ------------------------------------------------------------------
+    def _check_system_fields(self, vals, defaults=None):
+        """Refuse the programme's own fields from a user (RPC included)."""
+        if self.env.su:
+            return
+        refused = sorted(
+            fname
+            for fname in SYSTEM_FIELDS & set(vals)
+            if not (defaults and fname in defaults and vals[fname] == defaults[fname])
+        )
+        if refused:
+            raise AccessError(
+                self.env._(
+                    "These fields of a service request are set by the programme, "
+                    "not by hand: %(fields)s.",
+                    fields=", ".join(
+                        self._fields[fname].get_description(self.env)["string"]
+                        for fname in refused
+                    ),
+                )
+            )
+
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
+            self._check_system_fields(vals, CREATE_DEFAULTS)
             company = self.env["res.company"].browse(
                 vals.get("company_id") or self.env.company.id
             )
@@ -334,6 +381,7 @@ class CustomerServiceRequest(models.Model):
         return requests
 
     def write(self, vals):
+        self._check_system_fields(vals)
         if "stage_id" in vals:
             stage = self.env["customer.service.stage"].browse(vals["stage_id"])
             closing = (
@@ -425,7 +473,7 @@ class CustomerServiceRequest(models.Model):
             calendar, tz = request._calendar_tz()
             start = request.create_date or fields.Datetime.now()
             service_type = request.type_id
-            request.write(
+            request.sudo().write(
                 {
                     "response_deadline": self._plan_working_hours(
                         calendar, tz, start, service_type.response_hours
@@ -448,7 +496,7 @@ class CustomerServiceRequest(models.Model):
                 request.overdue_count
                 or (request.resolution_deadline and request.resolution_deadline < now)
             )
-            request.write(
+            request.sudo().write(
                 {
                     "close_date": now,
                     "resolution_hours": self._working_hours_between(
@@ -459,7 +507,7 @@ class CustomerServiceRequest(models.Model):
             )
 
     def _on_reopen(self):
-        self.write({"close_date": False, "resolution_hours": 0.0})
+        self.sudo().write({"close_date": False, "resolution_hours": 0.0})
 
     def _message_post_after_hook(self, message, msg_vals):
         """The first message staff write to the customer (not an internal
@@ -657,10 +705,10 @@ class CustomerServiceRequest(models.Model):
         a coupon of the coupon programme ``program``, each within the
         company's limits, once per request."""
         one_record(self)
-        if not self.is_complaint:
-            raise UserError(self.env._("Only a complaint can be compensated."))
         if not points and not program:
             return False
+        if not self.is_complaint:
+            raise UserError(self.env._("Only a complaint can be compensated."))
         if isinstance(points, bool) or not isinstance(points, int) or points < 0:
             raise UserError(
                 self.env._("Compensation points are a whole number above 0.")

@@ -135,6 +135,21 @@ class FuzzCase(RewardsCase):
             cls.other_quotation.id,
             2**31 - 1,
         ]
+        complaint_type = cls.env.ref("repeat_customer.customer_service_type_complaint")
+        cls.company.loyalty_service_max_points = 300
+        cls.complaint, cls.other_complaint = cls.env["customer.service.request"].create(
+            [
+                {
+                    "name": "Fuzz complaint",
+                    "partner_id": partner.id,
+                    "company_id": cls.company.id,
+                    "type_id": complaint_type.id,
+                    "user_id": cls.salesperson.id,
+                }
+                for partner in (cls.customer, cls.other)
+            ]
+        )
+        existing += [cls.complaint.id, cls.other_complaint.id]
         # ids of the records a call acts on: what any model's RPC accepts
         # (0, negative or out-of-range ids fail in the ORM itself, for every
         # model, before any code of ours runs)
@@ -229,6 +244,30 @@ class TestFuzzWizards(FuzzCase):
                 },
             )
             rpc(env, "customer.point.adjust.wizard", "action_apply", wizard)
+
+        self.attempt(call)
+
+    @FUZZ_SETTINGS
+    @given(data=st.data(), as_manager=st.booleans())
+    def test_close_a_complaint(self, data, as_manager):
+        env = self.env(user=self.manager if as_manager else self.salesperson)
+        request_ids = st.sampled_from([self.complaint.id, self.other_complaint.id])
+        vals = {
+            "request_id": data.draw(st.one_of(request_ids, self.ids, HOSTILE)),
+            "resolution": data.draw(st.one_of(st.just("Refunded"), JUNK)),
+            "compensation": data.draw(
+                st.one_of(st.sampled_from(["none", "points", "coupon"]), JUNK)
+            ),
+            "points": data.draw(st.one_of(st.integers(-10, 400), HOSTILE)),
+            "program_id": data.draw(
+                st.one_of(st.just(self.program.id), self.ids, HOSTILE)
+            ),
+            "stage_id": data.draw(st.one_of(self.ids, HOSTILE)),
+        }
+
+        def call():
+            wizard = rpc(env, "customer.service.resolve.wizard", "create", vals)
+            rpc(env, "customer.service.resolve.wizard", "action_close", wizard)
 
         self.attempt(call)
 
@@ -390,6 +429,8 @@ class TestFuzzModels(FuzzCase):
             ("customer.reward", "_redeem"),
             ("customer.membership", "_compute_company"),
             ("customer.integrity.check", "_check_companies"),
+            ("customer.service.request", "_compensate"),
+            ("customer.service.request", "_escalate_batch"),
         ]:
             with self.assertRaises(UserError):
                 rpc(env, model, method, [])

@@ -8,7 +8,7 @@ import psycopg2
 
 from odoo import SUPERUSER_ID, Command, api, fields
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tests import HttpCase, TransactionCase, new_test_user, tagged
+from odoo.tests import Form, HttpCase, TransactionCase, new_test_user, tagged
 from odoo.tools import SQL, mute_logger
 
 from .common import coupon_program_vals
@@ -509,6 +509,57 @@ class TestServiceAccess(ServiceCase):
         with self.assertRaises(AccessError):
             other.with_user(self.outsider).write({"name": "Hidden"})
 
+    def test_an_agent_records_a_request_in_the_form(self):
+        form = Form(self.Request.with_user(self.agent_a))
+        form.name = "Wants a gift wrap"
+        form.partner_id = self.member.partner_id
+        form.type_id = self.question
+        form.order_id = self.order
+        form.user_id = self.agent_a
+        request = form.save()
+        self.assertRegex(request.reference, r"^SR/\d{4}/\d{5}$")
+        self.assertEqual(request.channel, "staff")
+        self.assertEqual(request.membership_id, self.member)
+        self.assertEqual(
+            request.stage_id, self.env.ref("repeat_customer.customer_service_stage_new")
+        )
+        self.assertTrue(request.resolution_deadline)
+        action = request.with_user(self.agent_a).action_resolve()
+        wizard = Form(
+            self.env[action["res_model"]]
+            .with_user(self.agent_a)
+            .with_context(**action["context"])
+        )
+        wizard.resolution = "Wrapped"
+        wizard.save().action_close()
+        self.assertTrue(request.is_closed)
+
+    def test_programme_fields_are_not_set_by_hand(self):
+        request = self._request(user_id=self.agent_a.id)
+        as_agent = request.with_user(self.agent_a)
+        for vals in (
+            {"compensation_points": 500},
+            {"first_response_date": fields.Datetime.now()},
+            {"response_hours": 0.1},
+            {"escalation": False},
+            {"overdue_count": 0},
+            {"resolution_deadline": fields.Datetime.now() + timedelta(days=30)},
+        ):
+            with self.subTest(vals=vals), self.assertRaises(AccessError):
+                as_agent.write(vals)
+        with self.assertRaises(AccessError):
+            self.Request.with_user(self.agent_a).create(
+                {
+                    "name": "Faked",
+                    "partner_id": self.member.partner_id.id,
+                    "type_id": self.question.id,
+                    "channel": "survey",
+                }
+            )
+        # what an agent does set
+        as_agent.write({"priority": "2", "name": "Parcel crushed"})
+        self.assertEqual(request.priority, "2")
+
     def test_another_company_does_not_see_them(self):
         request = self._request(user_id=self.agent_a.id)
         other = self.env["res.company"].create({"name": "Other Service Co"})
@@ -678,7 +729,10 @@ class TestServicePortal(HttpCase):
                 self.assertEqual(page.status_code, 200)
                 self.assertIn("o_service_error", page.text)
         self.assertEqual(Request.search_count([]), before)
-        # a product of someone else's order is ignored, not linked
+        form = self.url_open("/my/requests/new").text
+        self.assertIn('id="service_description"', form)
+        self.assertIn("Portal Kettle", form)
+        # a product on none of the customer's orders is ignored, not linked
         other = self.env["product.product"].create({"name": "Not on the order"})
         self._form(
             "service_alice",
@@ -690,6 +744,15 @@ class TestServicePortal(HttpCase):
         created = Request.search([("name", "=", "Which product")])
         self.assertEqual(len(created), 1)
         self.assertFalse(created.product_id)
+        self._form(
+            "service_alice",
+            type_id=str(self.type.id),
+            product_id=str(self.product.id),
+            name="Kettle handle",
+        )
+        self.assertEqual(
+            Request.search([("name", "=", "Kettle handle")]).product_id, self.product
+        )
 
 
 @tagged("post_install", "-at_install")
