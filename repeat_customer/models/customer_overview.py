@@ -58,7 +58,7 @@ class CustomerOverview(models.AbstractModel):
             "points": self._points(spec, members, start),
             "cohorts": self._cohorts(spec, start),
             "rf_grid": self._rf_grid(members),
-            "service": self._service(spec, start),
+            "service": self._service(spec, start, months),
             "domains": {
                 "members": members,
                 "activity": activity,
@@ -212,10 +212,13 @@ class CustomerOverview(models.AbstractModel):
         return kpis
 
     @api.model
-    def _service(self, spec, start):
+    def _service(self, spec, start, months):
         """Satisfaction and service of the period: NPS and answers, complaints
         per 100 orders, open and overdue requests, average working hours to
-        the first answer; each with the domain of its records."""
+        the first answer; each with the domain of its records. The orders
+        are the months' (the members' monthly activity, already summed for
+        the other figures), the complaints the requests received in the
+        period: no pass over the orders themselves."""
         members = self._member_domain(spec, "membership_id.")
         start_dt = fields.Datetime.to_datetime(start)
         feedback_domain = [
@@ -226,12 +229,16 @@ class CustomerOverview(models.AbstractModel):
         ((answers, nps),) = self.env["customer.feedback"]._read_group(
             feedback_domain, [], ["__count", "nps_value:avg"]
         )
-        rate_domain = [*members, ("date", ">=", start)]
-        ((orders, complaints, rate),) = self.env["customer.service.rate"]._read_group(
-            rate_domain,
-            [],
-            ["order_count:sum", "complaint_count:sum", "complaint_rate:avg"],
+        orders = sum(month["orders"] for month in months)
+        complaints = self.env["customer.service.request"].search_count(
+            [
+                *members,
+                ("is_complaint", "=", True),
+                ("stage_id.is_cancel", "=", False),
+                ("create_date", ">=", start_dt),
+            ]
         )
+        rate_domain = [*members, ("date", ">=", start)]
         Request = self.env["customer.service.request"]
         open_domain = [*members, ("is_closed", "=", False)]
         overdue_domain = [*open_domain, ("is_overdue", "=", True)]
@@ -249,7 +256,7 @@ class CustomerOverview(models.AbstractModel):
             "feedback_domain": feedback_domain,
             "orders": orders or 0,
             "complaints": complaints or 0,
-            "complaint_rate": rate if orders else None,
+            "complaint_rate": ratio(complaints, orders),
             "rate_domain": rate_domain,
             "open": Request.search_count(open_domain),
             "open_domain": open_domain,
@@ -324,6 +331,7 @@ class CustomerOverview(models.AbstractModel):
                     "repeat_base": base,
                     "churn_rate": ratio(churned, before),
                     "repeat_rate": ratio(repeat, base),
+                    "orders": orders,
                     "aov": ratio(revenue, orders, 1.0),
                     "revenue": revenue,
                 }

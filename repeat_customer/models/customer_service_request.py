@@ -713,6 +713,9 @@ class CustomerServiceRequest(models.Model):
             raise UserError(
                 self.env._("Compensation points are a whole number above 0.")
             )
+        if not self.membership_id:
+            # enrolled since the request came in
+            self.sudo()._compute_membership_id()
         membership = self.membership_id
         if not membership:
             raise UserError(

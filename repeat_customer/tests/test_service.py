@@ -389,9 +389,17 @@ class TestClosing(ServiceCase):
         question = self._request(type_id=self.question.id)
         with self.assertRaises(UserError):
             question._compensate(points=10)
-        no_member = self._request(partner_id=self._partner("Walk-in").id)
+        walk_in = self._partner("Walk-in")
+        no_member = self._request(partner_id=walk_in.id)
         with self.assertRaises(UserError):
             no_member._compensate(points=10)
+        # enrolled since: the request finds the membership
+        member = self.Membership.create(
+            {"partner_id": walk_in.id, "company_id": self.company.id}
+        )
+        self.assertTrue(no_member._compensate(points=10))
+        self.assertEqual(no_member.membership_id, member)
+        self.assertEqual(member.points_balance, 10)
 
     def test_coupon_within_the_limit(self):
         request = self._request()
@@ -771,6 +779,9 @@ class TestServiceOverview(ServiceCase):
         late.sudo().write(
             {"resolution_deadline": fields.Datetime.now() - timedelta(hours=1)}
         )
+        # the orders are the members' monthly activity, kept by the nightly
+        # computation
+        self._compute()
         service = overview.get_overview({"company_id": self.company.id})["service"]
         # two promoters and a detractor: (100 + 100 - 100) / 3
         self.assertAlmostEqual(service["nps"], 100.0 / 3)
