@@ -358,8 +358,12 @@ class CustomerServiceRequest(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        default_stage = self._default_stage()
         for vals in vals_list:
             self._check_system_fields(vals, CREATE_DEFAULTS)
+            # given, so that the stage's mail goes out on creation too
+            if not vals.get("stage_id") and default_stage:
+                vals["stage_id"] = default_stage.id
             company = self.env["res.company"].browse(
                 vals.get("company_id") or self.env.company.id
             )
@@ -508,6 +512,22 @@ class CustomerServiceRequest(models.Model):
 
     def _on_reopen(self):
         self.sudo().write({"close_date": False, "resolution_hours": 0.0})
+
+    def _track_template(self, changes):
+        """The stage's mail to the customer, as a note to them (it does not
+        answer the request: the response clock keeps running)."""
+        result = super()._track_template(changes)
+        request = self[0]
+        if "stage_id" in changes and request.stage_id.template_id:
+            result["stage_id"] = (
+                request.stage_id.template_id,
+                {
+                    "auto_delete_keep_log": False,
+                    "subtype_id": self.env.ref("mail.mt_note").id,
+                    "email_layout_xmlid": "mail.mail_notification_light",
+                },
+            )
+        return result
 
     def _message_post_after_hook(self, message, msg_vals):
         """The first message staff write to the customer (not an internal

@@ -25,3 +25,10 @@ class CustomerServiceStage(models.Model):
         "in the reports.",
     )
     description = fields.Text(string="Description", translate=True)
+    template_id = fields.Many2one(
+        "mail.template",
+        string="Email to the Customer",
+        domain=[("model", "=", "customer.service.request")],
+        help="Mailed to the customer when a request reaches this stage (for "
+        "the first stage: when it is received).",
+    )

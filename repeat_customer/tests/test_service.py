@@ -517,6 +517,45 @@ class TestServiceAccess(ServiceCase):
         with self.assertRaises(AccessError):
             other.with_user(self.outsider).write({"name": "Hidden"})
 
+    def test_the_customer_is_mailed_when_received_and_solved(self):
+        self.member.partner_id.email = "sun@example.com"
+        request = self._request(user_id=self.agent_a.id)
+        self.env.flush_all()
+        self.env.cr.precommit.run()
+        received = request.message_ids.filtered(
+            lambda m: request.reference in (m.subject or "")
+        )
+        self.assertEqual(len(received), 1)
+        self.assertIn(self.member.partner_id, received.partner_ids)
+        # the acknowledgement is not the first answer
+        self.assertFalse(request.first_response_date)
+        request.write(
+            {
+                "resolution": "A new cup is on its way.",
+                "stage_id": self.env.ref(
+                    "repeat_customer.customer_service_stage_solved"
+                ).id,
+            }
+        )
+        self.env.flush_all()
+        self.env.cr.precommit.run()
+        solved = request.message_ids.filtered(lambda m: "solved" in (m.subject or ""))
+        self.assertEqual(len(solved), 1)
+        self.assertIn("A new cup is on its way.", str(solved.body))
+
+    def test_the_mail_is_in_the_customers_language(self):
+        self.env["res.lang"]._activate_lang("zh_CN")
+        self.env["ir.module.module"]._load_module_terms(["repeat_customer"], ["zh_CN"])
+        self.member.partner_id.write({"lang": "zh_CN", "email": "sun@example.com"})
+        request = self._request(user_id=self.agent_a.id)
+        self.env.flush_all()
+        self.env.cr.precommit.run()
+        mail = request.message_ids.filtered(
+            lambda m: request.reference in (m.subject or "")
+        )
+        self.assertEqual(mail.subject, f"我们已收到您的请求 {request.reference}")
+        self.assertIn("会尽快回复您", str(mail.body))
+
     def test_an_agent_records_a_request_in_the_form(self):
         form = Form(self.Request.with_user(self.agent_a))
         form.name = "Wants a gift wrap"
