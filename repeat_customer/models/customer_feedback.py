@@ -313,23 +313,23 @@ class CustomerFeedback(models.Model):
         company's service leader when they have none, else the
         administrator), with the answer."""
         self.ensure_one()
-        user = (
-            self.membership_id.user_id
-            or self.company_id.loyalty_service_user_id
-            or self.env.ref("base.user_admin", raise_if_not_found=False)
-        )
-        note = self.env._(
-            "Recommendation: %(nps)s, satisfaction: %(csat)s. %(comment)s",
-            nps=self.nps if self.questions != "csat" else "-",
-            csat=self.csat if self.questions != "nps" else "-",
-            comment=self.comment or "",
-        )
+        user = self.membership_id.user_id or self.company_id._loyalty_service_leader()
+        note = " ".join(part for part in (self._answer_summary(), self.comment) if part)
         self.sudo().activity_schedule(
             "mail.mail_activity_data_todo",
             date_deadline=self.company_id._loyalty_today(),
             summary=self.env._("Call back: low satisfaction score"),
             note=note,
             user_id=user.id,
+        )
+
+    def _answer_summary(self):
+        """The scores of the answer, in words (a score not asked: -)."""
+        self.ensure_one()
+        return self.env._(
+            "Recommendation: %(nps)s, satisfaction: %(csat)s.",
+            nps=self.nps if self.questions != "csat" else "-",
+            csat=self.csat if self.questions != "nps" else "-",
         )
 
     # ------------------------------------------------------------------
@@ -365,11 +365,7 @@ class CustomerFeedback(models.Model):
                     )
                 )
             return self.env["customer.service.request"]
-        answer = self.env._(
-            "Recommendation: %(nps)s, satisfaction: %(csat)s.",
-            nps=feedback.nps if feedback.questions != "csat" else "-",
-            csat=feedback.csat if feedback.questions != "nps" else "-",
-        )
+        answer = feedback._answer_summary()
         product = feedback.order_id.order_line.filtered(
             lambda line: line.product_id and not line.display_type
         )[:1].product_id

@@ -621,27 +621,31 @@ class CustomerServiceRequest(models.Model):
         A batch per call; the cron framework commits and calls again while
         requests are left."""
         requests = self._escalate_batch(self._escalation_batch_size())
-        remaining = self.search_count(self._escalation_due_domain())
-        self.env["ir.cron"]._notify_progress(done=len(requests), remaining=remaining)
+        self.env.cr.execute(
+            SQL(
+                "SELECT count(*) FROM customer_service_request r WHERE %s",
+                self._escalation_due_sql(fields.Datetime.now()),
+            )
+        )
+        self.env["ir.cron"]._notify_progress(
+            done=len(requests), remaining=self.env.cr.fetchone()[0]
+        )
         return requests
 
     @api.model
-    def _escalation_due_domain(self):
-        now = fields.Datetime.now()
-        return [
-            ("is_closed", "=", False),
-            "|",
-            "&",
-            ("resolution_deadline", "<", now),
-            "|",
-            ("escalation", "=", False),
-            ("escalation", "!=", "resolution"),
-            "&",
-            "&",
-            ("response_deadline", "<", now),
-            ("first_response_date", "=", False),
-            ("escalation", "=", False),
-        ]
+    def _escalation_due_sql(self, now):
+        """The requests ``r`` to escalate at ``now``: open, past the
+        resolution deadline and not escalated for it, or past the response
+        deadline unanswered and not escalated at all."""
+        return SQL(
+            """NOT COALESCE(r.is_closed, FALSE)
+               AND ((r.resolution_deadline < %(now)s
+                     AND r.escalation IS DISTINCT FROM 'resolution')
+                 OR (r.response_deadline < %(now)s
+                     AND r.first_response_date IS NULL
+                     AND r.escalation IS NULL))""",
+            now=now,
+        )
 
     @api.model
     def _escalate_batch(self, limit):
@@ -652,12 +656,7 @@ class CustomerServiceRequest(models.Model):
                 """
                 WITH due AS (
                     SELECT id FROM customer_service_request r
-                     WHERE NOT COALESCE(r.is_closed, FALSE)
-                       AND ((r.resolution_deadline < %(now)s
-                             AND r.escalation IS DISTINCT FROM 'resolution')
-                         OR (r.response_deadline < %(now)s
-                             AND r.first_response_date IS NULL
-                             AND r.escalation IS NULL))
+                     WHERE %(due)s
                      ORDER BY r.id
                      LIMIT %(limit)s
                        FOR UPDATE SKIP LOCKED
@@ -672,6 +671,7 @@ class CustomerServiceRequest(models.Model):
                  WHERE r.id = due.id
                 RETURNING r.id
                 """,
+                due=self._escalation_due_sql(now),
                 now=now,
                 limit=limit,
             )
@@ -685,11 +685,7 @@ class CustomerServiceRequest(models.Model):
 
     def _notify_escalation(self):
         self.ensure_one()
-        leader = (
-            self.team_id.leader_id
-            or self.company_id.loyalty_service_user_id
-            or self.env.ref("base.user_admin", raise_if_not_found=False)
-        )
+        leader = self.team_id.leader_id or self.company_id._loyalty_service_leader()
         if self.escalation == "resolution":
             summary = self.env._("Escalated: request not solved in time")
         else:

@@ -86,8 +86,7 @@ class CustomerServiceRule(models.Model):
     def _matches(self, request):
         """Whether every condition of the rule ``self`` holds for ``request``."""
         self.ensure_one()
-        partner = request.partner_id.commercial_partner_id
-        salesperson = request.membership_id.user_id or partner.user_id
+        salesperson = request.salesperson_id
         if self.type_ids and request.type_id not in self.type_ids:
             return False
         if self.category_ids:
@@ -108,9 +107,5 @@ class CustomerServiceRule(models.Model):
         if self.assign_to == "user":
             return self.team_id, self.user_id
         if self.assign_to == "salesperson":
-            salesperson = (
-                request.membership_id.user_id
-                or request.partner_id.commercial_partner_id.user_id
-            )
-            return self.team_id, salesperson
+            return self.team_id, request.salesperson_id
         return self.team_id, self.team_id._next_member()

@@ -63,20 +63,15 @@ class CustomerServiceTeam(models.Model):
                 )
 
     def _compute_request_counts(self):
-        Request = self.env["customer.service.request"]
-        total = dict(
-            Request._read_group([("team_id", "in", self.ids)], ["team_id"], ["__count"])
-        )
-        open_ = dict(
-            Request._read_group(
-                [("team_id", "in", self.ids), ("is_closed", "=", False)],
-                ["team_id"],
-                ["__count"],
-            )
-        )
+        counts = {}
+        for team, closed, count in self.env["customer.service.request"]._read_group(
+            [("team_id", "in", self.ids)], ["team_id", "is_closed"], ["__count"]
+        ):
+            counts.setdefault(team, {})[closed] = count
         for team in self:
-            team.request_count = total.get(team, 0)
-            team.open_request_count = open_.get(team, 0)
+            by_state = counts.get(team, {})
+            team.request_count = sum(by_state.values())
+            team.open_request_count = by_state.get(False, 0)
 
     def _next_member(self):
         """The member who gets the team's next request, in turn by user id

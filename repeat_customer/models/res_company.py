@@ -381,6 +381,14 @@ class ResCompany(models.Model):
         self.ensure_one()
         return self.partner_id.tz or "UTC"
 
+    def _loyalty_service_leader(self):
+        """Who gets what has nobody else: the service leader, else the
+        administrator."""
+        self.ensure_one()
+        return self.loyalty_service_user_id or self.env.ref(
+            "base.user_admin", raise_if_not_found=False
+        )
+
     def _loyalty_today(self):
         """Today in the company's time zone: the day of every loyalty job,
         figure and date the programme writes for this company."""

@@ -607,6 +607,30 @@ class TestServiceAccess(ServiceCase):
         as_agent.write({"priority": "2", "name": "Parcel crushed"})
         self.assertEqual(request.priority, "2")
 
+    def test_closing_needs_the_request_and_the_programme_readable(self):
+        hidden = self._request(
+            user_id=self.leader.id, partner_id=self._partner("Hidden Hu").id
+        )
+        Wizard = self.env["customer.service.resolve.wizard"].with_user(self.outsider)
+        with self.assertRaises(AccessError):
+            Wizard.create({"request_id": hidden.id, "resolution": "Done"})
+        mine = self._request(user_id=self.outsider.id)
+        other_company = self.env["res.company"].create({"name": "Programme Co"})
+        foreign = self.env["loyalty.program"].create(
+            coupon_program_vals(other_company, "Foreign coupon", 5.0)
+        )
+        with self.assertRaises(AccessError):
+            Wizard.create(
+                {
+                    "request_id": mine.id,
+                    "resolution": "Done",
+                    "compensation": "coupon",
+                    "program_id": foreign.id,
+                }
+            )
+        self.assertFalse(mine.is_closed)
+        self.assertFalse(mine.coupon_id)
+
     def test_another_company_does_not_see_them(self):
         request = self._request(user_id=self.agent_a.id)
         other = self.env["res.company"].create({"name": "Other Service Co"})

@@ -53,12 +53,14 @@ class CustomerServiceResolveWizard(models.TransientModel):
             whole_number(self.env, vals, "points", self.env._("Points"))
             refuse_bad_values(self, vals)
             check_readable(self.env, "customer.service.request", vals.get("request_id"))
+            check_readable(self.env, "loyalty.program", vals.get("program_id"))
         return super().create(vals_list)
 
     def write(self, vals):
         whole_number(self.env, vals, "points", self.env._("Points"))
         refuse_bad_values(self, vals)
         check_readable(self.env, "customer.service.request", vals.get("request_id"))
+        check_readable(self.env, "loyalty.program", vals.get("program_id"))
         return super().write(vals)
 
     def action_close(self):
