@@ -37,12 +37,14 @@ class LoyaltyFeedback(http.Controller):
         refused = self._refused(feedback)
         if refused:
             return refused
+        # a NUL byte is no text PostgreSQL stores: the comment without it
+        comment = (comment if isinstance(comment, str) else "").replace("\x00", "")
         values = {"nps": _score(nps), "csat": _score(csat), "comment": comment}
         try:
             # sudo: the token was checked above; it is the customer's right
             # to answer this one survey, and nothing else
             recorded = feedback.sudo()._answer(
-                values["nps"], values["csat"], (comment or "")[:4000]
+                values["nps"], values["csat"], comment[:4000]
             )
         except ValidationError as error:
             return self._render(

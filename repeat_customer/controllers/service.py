@@ -136,8 +136,8 @@ class ServicePortal(CustomerPortal):
         on that order (or on one of their orders); another product is
         ignored."""
         types, orders = self._service_form_choices()
-        subject = (post.get("name") or "").strip()
-        description = (post.get("description") or "").strip()
+        subject = _text(post.get("name"))
+        description = _text(post.get("description"))
         service_type = types.filtered(lambda t: t.id == record_id(post.get("type_id")))
         order = orders.browse()
         if post.get("order_id"):
@@ -197,3 +197,9 @@ class ServicePortal(CustomerPortal):
             request_sudo, access_token, values, "my_service_requests_history", False
         )
         return request.render("repeat_customer.portal_my_request", values)
+
+
+def _text(value):
+    """A visitor's text as stored: without NUL bytes (which PostgreSQL
+    cannot store) and the spaces around it."""
+    return (value if isinstance(value, str) else "").replace("\x00", "").strip()

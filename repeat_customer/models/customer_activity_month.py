@@ -52,7 +52,7 @@ class CustomerActivityMonth(models.Model):
     current ones."""
 
     _name = "customer.activity.month"
-    _inherit = ["customer.rate.mixin"]
+    _inherit = ["customer.rate.mixin", "customer.values.mixin"]
     _rates = RATES
     _description = "Loyalty Monthly Activity"
     _order = "month desc, membership_id"

@@ -1,6 +1,7 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.osv import expression
+from odoo.tools import SQL
 
 from ..tools.campaigns import mean_uplift, proportion_uplift
 from ..tools.domains import parse_members_filter
@@ -407,7 +408,7 @@ class CustomerCampaign(models.Model):
             campaign._audience_filter()
 
     def _has_action(self):
-        self.ensure_one()
+        one_record(self)
         return bool(
             self.channel != "none"
             or self.coupon_program_id
@@ -417,12 +418,12 @@ class CustomerCampaign(models.Model):
         )
 
     def _audience_filter(self):
-        self.ensure_one()
+        one_record(self)
         return parse_members_filter(self.env, self.audience_domain, self.name)
 
     def _audience_domain(self):
         """The active members of the campaign's company in its audience."""
-        self.ensure_one()
+        one_record(self)
         return expression.AND(
             [
                 [("company_id", "=", self.company_id.id), ("state", "=", "active")],
@@ -559,6 +560,49 @@ class CustomerCampaign(models.Model):
         if remaining:
             self.env.ref("repeat_customer.ir_cron_run_campaigns").sudo()._trigger()
         return campaign.action_open_deliveries()
+
+    def action_cancel_queued(self):
+        """Cancel the messages (and the coupons, points and activities that
+        go with them) that the campaign queued and has not sent: the choice
+        of a user who disabled it and does not want them sent when it is
+        enabled again. A disabled campaign holds its queue until then."""
+        campaign = one_record(self)
+        campaign.check_access("write")
+        if campaign.active:
+            raise UserError(
+                self.env._(
+                    "Disable the campaign %(campaign)s first: an enabled campaign "
+                    "sends what it queued.",
+                    campaign=campaign.name,
+                )
+            )
+        self.env["customer.campaign.delivery"].flush_model()
+        # the rows a send job holds are left to it (SKIP LOCKED): it sends
+        # nothing of a disabled campaign
+        self.env.cr.execute(
+            SQL(
+                """
+                UPDATE customer_campaign_delivery
+                   SET state = 'cancelled', counts_in_cap = FALSE,
+                       write_uid = %(uid)s, write_date = now() AT TIME ZONE 'UTC'
+                 WHERE id IN (SELECT id FROM customer_campaign_delivery
+                               WHERE campaign_id = %(campaign)s
+                                 AND state = 'to_send'
+                                 FOR UPDATE SKIP LOCKED)
+                """,
+                uid=self.env.uid,
+                campaign=campaign.id,
+            )
+        )
+        cancelled = self.env.cr.rowcount
+        self.env["customer.campaign.delivery"].invalidate_model()
+        campaign.invalidate_recordset()
+        campaign.message_post(
+            body=self.env._("%(count)s queued messages cancelled.", count=cancelled),
+            message_type="notification",
+            subtype_xmlid="mail.mt_note",
+        )
+        return True
 
     def action_dry_run(self):
         """List who the campaign would reach now, and why, writing nothing."""

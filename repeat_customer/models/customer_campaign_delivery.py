@@ -14,6 +14,7 @@ STATE_SELECTION = [
     ("control", "Control"),
     ("skipped", "Skipped"),
     ("failed", "Failed"),
+    ("cancelled", "Cancelled"),
 ]
 SKIP_SELECTION = [
     ("opt_out", "Opted out of marketing"),
@@ -33,6 +34,7 @@ class CustomerCampaignDelivery(models.Model):
     conversion window after it."""
 
     _name = "customer.campaign.delivery"
+    _inherit = ["customer.values.mixin"]
     _description = "Loyalty Campaign Delivery"
     _order = "delivery_date desc, id desc"
     _rec_name = "campaign_id"

@@ -11,6 +11,7 @@ class CustomerCampaignResult(models.Model):
     ``tools.campaigns.proportion_uplift``, in SQL)."""
 
     _name = "customer.campaign.result"
+    _inherit = ["customer.values.mixin"]
     _description = "Loyalty Campaign Results per Month"
     _auto = False
     _order = "period desc, campaign_id"

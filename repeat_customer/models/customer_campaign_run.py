@@ -12,6 +12,7 @@ from ..tools.campaigns import (
     in_quiet_hours,
     next_purchase_sql,
 )
+from ..tools.numbers import one_record
 from .customer_job_mixin import retry_on_conflict
 
 _logger = logging.getLogger(__name__)
@@ -36,7 +37,7 @@ class CustomerCampaign(models.Model):
         """The members of the company due for the campaign on ``today``:
         whose occasion, moved by the campaign's days, falls between
         ``today - catch_up_days`` and ``today``."""
-        self.ensure_one()
+        one_record(self)
         start = today - timedelta(days=self.catch_up_days)
         return getattr(self, f"_due_{self.trigger}_sql")(today, start)
 
@@ -258,7 +259,7 @@ class CustomerCampaign(models.Model):
     def _counts_in_cap(self):
         """Whether this campaign's messages count in (and are held back by)
         the company's frequency cap."""
-        self.ensure_one()
+        one_record(self)
         return self.channel != "none" and not self.is_service
 
     def _judged_sql(self, today, limit=None):
@@ -266,7 +267,7 @@ class CustomerCampaign(models.Model):
         per member, with the outcome each would get: rows (membership_id,
         partner_id, occurrence_key, occasion_date, state, skip_reason,
         is_control)."""
-        self.ensure_one()
+        one_record(self)
         company = self.company_id
         memberships = self.env["customer.membership"].sudo()
         memberships.flush_model()
@@ -342,9 +343,10 @@ class CustomerCampaign(models.Model):
         that exists already (another worker, a run before) is left as it is:
         ``ON CONFLICT DO NOTHING`` on the (campaign, member, occasion) key.
         Return the number of deliveries created."""
-        self.ensure_one()
+        one_record(self)
         today = today or self.company_id._loyalty_today()
         self.env["customer.campaign.delivery"].flush_model()
+        self._lock_frequency_cap()
         self.env.cr.execute(
             SQL(
                 """
@@ -382,6 +384,24 @@ class CustomerCampaign(models.Model):
         self.env["customer.campaign.delivery"].invalidate_model()
         self.last_run_date = fields.Datetime.now()
         return created
+
+    def _lock_frequency_cap(self):
+        """Serialize the queueing of the company's capped campaigns: the
+        frequency cap counts the deliveries already queued, so two campaigns
+        queued at once in two transactions (the hourly job, *Run Now*, two
+        workers) would each count without the other's. Their rows are
+        written here first: of two such transactions the later one waits,
+        then fails to serialize and is retried (by the server, or the job's
+        ``retry_on_conflict``), and counts what the first queued."""
+        if not (self._counts_in_cap() and self.company_id.loyalty_campaign_cap):
+            return
+        self.env.cr.execute(
+            SQL(
+                """UPDATE customer_campaign SET write_date = write_date
+                    WHERE company_id = %s""",
+                self.company_id.id,
+            )
+        )
 
     def _run(self, send_limit=0):
         """Queue the campaigns' new occasions, then send up to
@@ -454,14 +474,19 @@ class CustomerCampaignDelivery(models.Model):
         """Send up to ``limit`` queued deliveries (all: ``None``) of
         ``companies`` (of ``campaigns`` only, when given): those without a
         message at any hour, those with one outside the company's quiet
-        hours. The rows are locked (``FOR UPDATE SKIP LOCKED``), so two
-        workers never send the same delivery. Return (sent, still queued and
+        hours; never those of a disabled campaign, which are held until it
+        is enabled again or they are cancelled. The rows are locked
+        (``FOR UPDATE SKIP LOCKED``), so two workers never send the same
+        delivery. Return (sent, still queued and
         sendable now)."""
         quiet = companies - self._sendable_companies(companies)
         self.flush_model()
+        self.env["customer.campaign"].flush_model(["active"])
         where = SQL(
             """d.state = 'to_send' AND d.company_id = ANY(%(companies)s)
                AND (d.channel = 'none' OR NOT d.company_id = ANY(%(quiet)s))
+               AND EXISTS (SELECT 1 FROM customer_campaign c
+                            WHERE c.id = d.campaign_id AND c.active)
                AND (%(all)s OR d.campaign_id = ANY(%(campaigns)s))""",
             companies=companies.ids,
             quiet=quiet.ids,

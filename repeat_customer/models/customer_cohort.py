@@ -17,6 +17,7 @@ class CustomerCohort(models.Model):
     divided by its size."""
 
     _name = "customer.cohort"
+    _inherit = ["customer.values.mixin"]
     _description = "Loyalty Cohort Retention"
     _auto = False
     _order = "cohort_month desc, months_since"

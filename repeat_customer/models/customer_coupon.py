@@ -38,7 +38,7 @@ class CustomerCoupon(models.Model):
     programme, and what became of it: used on which order, for how much."""
 
     _name = "customer.coupon"
-    _inherit = ["customer.job.mixin"]
+    _inherit = ["customer.job.mixin", "customer.values.mixin"]
     _description = "Loyalty Coupon Issued"
     _order = "issue_date desc, id desc"
     _rec_name = "code"
@@ -341,7 +341,7 @@ class CustomerCoupon(models.Model):
 
     def _mail_skip_reason(self):
         """Why this coupon is not mailed (None: it is)."""
-        self.ensure_one()
+        one_record(self)
         partner = self.partner_id
         if self.membership_id.marketing_opt_out or partner.is_blacklisted:
             return "opted_out"

@@ -153,12 +153,12 @@ class CustomerCouponBatch(models.Model):
     def _parsed_filter(self):
         """The members filter as a domain, checked by searching it as the
         user: a filter on a field they may not read is refused."""
-        self.ensure_one()
+        one_record(self)
         return parse_members_filter(self.env, self.filter_domain, self.name)
 
     def _target_domain(self):
         """Domain of the active members of the batch's company it targets."""
-        self.ensure_one()
+        one_record(self)
         base = [("company_id", "=", self.company_id.id), ("state", "=", "active")]
         if self.target == "members":
             target = [("id", "in", self.membership_ids._origin.ids)]
@@ -179,7 +179,7 @@ class CustomerCouponBatch(models.Model):
 
     def _missing_query(self, limit=None):
         """SQL rows (membership id, coupon number) still to issue."""
-        self.ensure_one()
+        one_record(self)
         return SQL(
             """
             SELECT t.id, n.i
@@ -273,7 +273,7 @@ class CustomerCouponBatch(models.Model):
     def _issue_chunk(self, limit):
         """Issue up to ``limit`` of the batch's missing coupons; return how
         many are still missing."""
-        self.ensure_one()
+        one_record(self)
         self._lock()
         self.env["customer.coupon"].flush_model()
         self.env.cr.execute(self._missing_query(limit))

@@ -2,13 +2,17 @@
 customer, one answer (NPS 0-10 and/or CSAT 1-5 and a comment), and a low
 score that reaches a person the same day."""
 
+import re
 import secrets
+
+from markupsafe import Markup
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL
 
 from ..tools import feedback as decide
+from ..tools.numbers import one_record
 
 QUESTIONS = [
     ("nps", "Recommendation (NPS 0-10)"),
@@ -20,6 +24,8 @@ NPS_GROUPS = [
     ("passive", "Passive"),
     ("detractor", "Detractor"),
 ]
+# what a link's token may be: URL-safe base64, as secrets.token_urlsafe makes
+SURVEY_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,100}")
 # the token's length in bytes (43 URL-safe characters)
 TOKEN_BYTES = 32
 
@@ -34,7 +40,7 @@ class CustomerFeedback(models.Model):
 
     _name = "customer.feedback"
     _description = "Loyalty Satisfaction Survey"
-    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _inherit = ["mail.thread", "mail.activity.mixin", "customer.values.mixin"]
     _order = "id desc"
     _check_company_auto = True
     _sql_constraints = [
@@ -99,6 +105,9 @@ class CustomerFeedback(models.Model):
         string="Survey Link",
         compute="_compute_survey_url",
         compute_sudo=True,
+        # the link answers as the customer: it goes into the customer's mail
+        # (rendered as superuser), never to staff, who see the survey's state
+        groups="base.group_system",
         help="The page where the customer answers; for the mail templates.",
     )
     expiry_date = fields.Date(string="Answer Before", required=True, readonly=True)
@@ -239,12 +248,13 @@ class CustomerFeedback(models.Model):
     def _find_by_token(self, token):
         """The survey of ``token`` (sudo: the caller is the public route,
         which checks the state and expiry), or an empty record."""
-        if not token or not isinstance(token, str) or len(token) > 100:
+        if not isinstance(token, str) or not SURVEY_TOKEN.fullmatch(token):
+            # a link we never made (a NUL byte, another alphabet): no survey
             return self.browse()
         return self.sudo().search([("token", "=", token)], limit=1)
 
     def _is_expired(self):
-        self.ensure_one()
+        one_record(self)
         return self.company_id._loyalty_today() > self.expiry_date
 
     def _answer(self, nps=None, csat=None, comment=None):
@@ -261,7 +271,7 @@ class CustomerFeedback(models.Model):
            member's salesperson, or the company's service leader, due today.
 
         Returns True when the answer was recorded."""
-        self.ensure_one()
+        one_record(self)
         if self.questions in ("nps", "both") and not _within(nps, decide.NPS_RANGE):
             raise ValidationError(self.env._("Choose a score from 0 to 10."))
         if self.questions in ("csat", "both") and not _within(csat, decide.CSAT_RANGE):
@@ -312,9 +322,13 @@ class CustomerFeedback(models.Model):
         """A to-do due today on the survey for the member's salesperson (the
         company's service leader when they have none, else the
         administrator), with the answer."""
-        self.ensure_one()
+        one_record(self)
         user = self.membership_id.user_id or self.company_id._loyalty_service_leader()
-        note = " ".join(part for part in (self._answer_summary(), self.comment) if part)
+        # the comment is a visitor's text: escaped (Markup's %), so that no
+        # link or image of theirs is live in the salesperson's to-do
+        note = Markup("<p>%s</p>") % " ".join(
+            part for part in (self._answer_summary(), self.comment) if part
+        )
         self.sudo().activity_schedule(
             "mail.mail_activity_data_todo",
             date_deadline=self.company_id._loyalty_today(),
@@ -325,7 +339,7 @@ class CustomerFeedback(models.Model):
 
     def _answer_summary(self):
         """The scores of the answer, in words (a score not asked: -)."""
-        self.ensure_one()
+        one_record(self)
         return self.env._(
             "Recommendation: %(nps)s, satisfaction: %(csat)s.",
             nps=self.nps if self.questions != "csat" else "-",
@@ -339,7 +353,7 @@ class CustomerFeedback(models.Model):
         """A complaint about the survey's order, with the customer's answer,
         assigned by the service rules (sudo: the public answer opens it).
         Returns it, or the survey's open request if it has one."""
-        self.ensure_one()
+        one_record(self)
         feedback = self.sudo()
         existing = feedback.service_request_ids.filtered(lambda r: not r.is_closed)
         if existing:
@@ -397,7 +411,7 @@ class CustomerFeedback(models.Model):
 
     def action_open_service_request(self):
         """The button on a survey: open (or show) its complaint."""
-        self.ensure_one()
+        one_record(self)
         if self.state != "answered":
             raise UserError(
                 self.env._("The customer has not answered this survey yet.")
@@ -412,7 +426,7 @@ class CustomerFeedback(models.Model):
         }
 
     def action_view_service_requests(self):
-        self.ensure_one()
+        one_record(self)
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "repeat_customer.customer_service_request_action"
         )

@@ -42,7 +42,7 @@ class CustomerIntegrityCheck(models.Model):
     """One run of the integrity check for one company, with its findings."""
 
     _name = "customer.integrity.check"
-    _inherit = ["mail.thread"]
+    _inherit = ["mail.thread", "customer.values.mixin"]
     _description = "Loyalty Ledger Integrity Check"
     _order = "id desc"
     _check_company_auto = True
@@ -749,6 +749,7 @@ class CustomerIntegrityFinding(models.Model):
     """One discrepancy an integrity check found, and the record it is on."""
 
     _name = "customer.integrity.finding"
+    _inherit = ["customer.values.mixin"]
     _description = "Loyalty Ledger Integrity Finding"
     _order = "check_id desc, rule, id"
 

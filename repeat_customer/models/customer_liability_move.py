@@ -68,7 +68,7 @@ class CustomerLiabilityMove(models.Model):
     only; corrections of days already posted go into a later day's entry."""
 
     _name = "customer.liability.move"
-    _inherit = ["customer.job.mixin"]
+    _inherit = ["customer.job.mixin", "customer.values.mixin"]
     _description = "Points Liability Entry"
     _order = "company_id, date desc, id desc"
     _rec_name = "date"

@@ -28,7 +28,7 @@ MANAGER_FIELDS = frozenset(
 class CustomerMembership(models.Model):
     _name = "customer.membership"
     _description = "Customer Membership"
-    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _inherit = ["mail.thread", "mail.activity.mixin", "customer.values.mixin"]
     _order = "id desc"
     _check_company_auto = True
 

@@ -3,6 +3,8 @@ from datetime import date
 from odoo import api, models
 from odoo.tools import SQL
 
+from ..tools.numbers import one_record
+
 
 class CustomerMembership(models.Model):
     """Merging memberships when Odoo's *Merge Contacts* merges customers."""
@@ -55,7 +57,7 @@ class CustomerMembership(models.Model):
     def _merge_absorb(self, lost):
         """Move everything of the membership ``lost`` to this one, then
         delete ``lost`` (see ``_merge_partners``)."""
-        self.ensure_one()
+        one_record(self)
         self.env.flush_all()
         number, customer = lost.name, lost.partner_id.display_name
         params = {"dst": self.id, "src": lost.id}
@@ -167,7 +169,7 @@ class CustomerMembership(models.Model):
     def _merge_set_partner(self, partner):
         """The surviving membership belongs to the merged customer (a
         commercial entity), and so do the rows that copy its customer."""
-        self.ensure_one()
+        one_record(self)
         if self.partner_id == partner:
             return
         self.env.flush_all()

@@ -230,9 +230,12 @@ class CustomerOverview(models.AbstractModel):
             feedback_domain, [], ["__count", "nps_value:avg"]
         )
         orders = sum(month["orders"] for month in months)
+        # the complaints of the members whose orders those are: a salesperson
+        # may see more requests (her team's, the unassigned) than members
         complaints = self.env["customer.service.request"].search_count(
             [
                 *members,
+                ("membership_id", "in", self.env["customer.membership"]._search([])),
                 ("is_complaint", "=", True),
                 ("stage_id.is_cancel", "=", False),
                 ("create_date", ">=", start_dt),

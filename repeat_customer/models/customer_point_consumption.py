@@ -7,6 +7,7 @@ class CustomerPointConsumption(models.Model):
     first first. Written by the ledger's bookkeeping only."""
 
     _name = "customer.point.consumption"
+    _inherit = ["customer.values.mixin"]
     _description = "Loyalty Points Taken From a Ledger Line"
     _order = "id"
     _log_access = False

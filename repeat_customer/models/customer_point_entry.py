@@ -24,6 +24,7 @@ class CustomerPointEntry(models.Model):
     points) moves, in SQL."""
 
     _name = "customer.point.entry"
+    _inherit = ["customer.values.mixin"]
     _description = "Loyalty Points Ledger Line"
     _order = "id desc"
     _check_company_auto = True

@@ -8,6 +8,7 @@ from odoo.exceptions import UserError, ValidationError
 
 class CustomerPreferenceAttribute(models.Model):
     _name = "customer.preference.attribute"
+    _inherit = ["customer.values.mixin"]
     _description = "Loyalty Preference Attribute"
     _order = "sequence, name, id"
 
@@ -59,6 +60,7 @@ class CustomerPreferenceAttribute(models.Model):
 
 class CustomerPreferenceValue(models.Model):
     _name = "customer.preference.value"
+    _inherit = ["customer.values.mixin"]
     _description = "Loyalty Preference Value"
     _order = "attribute_id, sequence, id"
 
@@ -97,6 +99,7 @@ class CustomerPreference(models.Model):
     """A member's value of a preference attribute."""
 
     _name = "customer.preference"
+    _inherit = ["customer.values.mixin"]
     _description = "Loyalty Customer Preference"
     _order = "membership_id, attribute_sequence, attribute_id, value_sequence"
     _rec_name = "value_id"

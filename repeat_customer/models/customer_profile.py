@@ -58,7 +58,7 @@ class CustomerProfileLineMixin(models.AbstractModel):
 
 class CustomerProfileCategory(models.Model):
     _name = "customer.profile.category"
-    _inherit = "customer.profile.line.mixin"
+    _inherit = ["customer.profile.line.mixin", "customer.values.mixin"]
     _description = "Loyalty Favourite Category"
     _rec_name = "category_id"
 
@@ -69,7 +69,7 @@ class CustomerProfileCategory(models.Model):
 
 class CustomerProfileProduct(models.Model):
     _name = "customer.profile.product"
-    _inherit = "customer.profile.line.mixin"
+    _inherit = ["customer.profile.line.mixin", "customer.values.mixin"]
     _description = "Loyalty Favourite Product"
     _rec_name = "product_id"
 

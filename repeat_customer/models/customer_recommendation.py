@@ -6,7 +6,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
-from ..tools.numbers import pg_array
+from ..tools.numbers import one_record, pg_array
 from ..tools.sync import replace_member_rows
 
 # recommendations kept per member
@@ -43,6 +43,7 @@ class CustomerProductSimilarity(models.Model):
     the buying members). Computed on the weekly full pass."""
 
     _name = "customer.product.similarity"
+    _inherit = ["customer.values.mixin"]
     _description = "Loyalty Product Similarity"
     _order = "company_id, product_id, score desc"
     _log_access = False
@@ -176,6 +177,7 @@ class CustomerRecommendation(models.Model):
     """A product to offer a member, with its score and why."""
 
     _name = "customer.recommendation"
+    _inherit = ["customer.values.mixin"]
     _description = "Loyalty Recommendation"
     _order = "membership_id, rank"
     _rec_name = "product_id"
@@ -402,7 +404,7 @@ class CustomerRecommendation(models.Model):
     def action_add_to_order(self):
         """Add the recommended product to the quotation in the context
         (``recommendation_order_id``), one unit at the pricelist's price."""
-        self.ensure_one()
+        one_record(self)
         order_id = self.env.context.get("recommendation_order_id")
         order = self.env["sale.order"]
         if isinstance(order_id, int) and not isinstance(order_id, bool):

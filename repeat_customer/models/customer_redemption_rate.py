@@ -63,24 +63,38 @@ class CustomerRedemptionRate(models.Model):
                 )
 
     def _check_not_used(self):
-        """Rates dated on or before a day already posted stay: a revision
-        is a new rate."""
+        """Rates dated on or before a day already posted stay, and none is
+        added or moved there: a revision is a new rate from a later day."""
         for record in self:
             posted = record.company_id.loyalty_liability_posted_date
             if posted and record.date_from <= posted:
                 raise UserError(
                     self.env._(
-                        "The rate from %(date)s was used by journal entries "
-                        "already posted. Add a new rate from the day the "
-                        "revision applies: the next entry catches up.",
+                        "Journal entries of the points are posted up to "
+                        "%(posted)s: a rate from %(date)s would change what "
+                        "they used. Add a new rate from a later day, the day "
+                        "the revision applies: the next entry catches up.",
+                        posted=posted,
                         date=record.date_from,
                     )
                 )
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        records = super().create(vals_list)
+        # a new rate dated into posted days would revalue them unseen
+        records._check_not_used()
+        return records
+
     def write(self, vals):
-        if {"rate", "date_from", "company_id"} & set(vals):
+        dated = {"rate", "date_from", "company_id"} & set(vals)
+        if dated:
             self._check_not_used()
-        return super().write(vals)
+        result = super().write(vals)
+        if dated:
+            # nor may a later rate be moved back into them
+            self._check_not_used()
+        return result
 
     @api.ondelete(at_uninstall=False)
     def _unlink_unless_used(self):

@@ -196,7 +196,7 @@ class CustomerReward(models.Model):
     # ------------------------------------------------------------------
     def _period_start(self, today):
         """First day of the current stock period (None: all time)."""
-        self.ensure_one()
+        one_record(self)
         period = self.limit_period
         if period == "day":
             return today
@@ -271,7 +271,7 @@ class CustomerReward(models.Model):
         """Why ``membership`` cannot redeem this reward now (None: it can).
         ``counts``: the rewards given this period, when already read;
         ``customer_facing``: said to the customer (portal), not of them."""
-        self.ensure_one()
+        one_record(self)
         env = self.env
         today = today or self.company_id._loyalty_today()
         if not self.active:
@@ -340,7 +340,7 @@ class CustomerReward(models.Model):
         the ``redeem`` ledger line, then the coupon issued to the member (or
         the discount line on ``order``). Return the ``customer.coupon`` issued
         (empty for a discount)."""
-        self.ensure_one()
+        one_record(self)
         reward = self.sudo()
         membership = membership.sudo()
         if reward.reward_type == "discount" and not order:

@@ -3,6 +3,7 @@ from odoo import fields, models
 
 class CustomerRfmSnapshot(models.Model):
     _name = "customer.rfm.snapshot"
+    _inherit = ["customer.values.mixin"]
     _description = "RFM Snapshot"
     _order = "snapshot_date desc, id desc"
     _rec_name = "membership_id"

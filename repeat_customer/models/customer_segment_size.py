@@ -9,6 +9,7 @@ class CustomerSegmentSize(models.Model):
     over the period."""
 
     _name = "customer.segment.size"
+    _inherit = ["customer.values.mixin"]
     _description = "Members per Segment or Tier on a Day"
     _order = "date desc, company_id, kind, id"
     _rec_name = "date"

@@ -6,12 +6,14 @@ RATES = {"complaint_rate": ("complaint_count", "order_count", 100.0)}
 
 class CustomerServiceRate(models.Model):
     """Complaints per 100 orders: a row per confirmed order and a row per
-    complaint, each on the company's day it happened, with the customer's
-    salesperson, sales team and current segment and tier; a group's rate is
-    the ratio of its sums."""
+    complaint, each on the company's day it happened, with its salesperson
+    (the order's; for a complaint about no order, the customer's), sales
+    team and current segment and tier; a group's rate is the ratio of its
+    sums. A salesperson sees her rows on both sides of the ratio: her
+    orders, and the complaints about them (or about her customers)."""
 
     _name = "customer.service.rate"
-    _inherit = ["customer.rate.mixin"]
+    _inherit = ["customer.rate.mixin", "customer.values.mixin"]
     _rates = RATES
     _description = "Complaint Rate"
     _auto = False
@@ -102,7 +104,7 @@ class CustomerServiceRate(models.Model):
                            r.company_id,
                            r.membership_id,
                            r.commercial_partner_id,
-                           r.salesperson_id,
+                           COALESCE(so.user_id, r.salesperson_id),
                            COALESCE(so.team_id, (
                                SELECT tm.crm_team_id FROM crm_team_member tm
                                 WHERE tm.user_id = r.salesperson_id AND tm.active

@@ -6,6 +6,7 @@ limits."""
 from datetime import timedelta
 
 import pytz
+from markupsafe import Markup
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
@@ -47,6 +48,9 @@ SYSTEM_FIELDS = frozenset(
         "escalation",
         "escalation_date",
         "compensation_points",
+        "compensation_coupon_value",
+        "compensated_by_id",
+        "compensation_date",
         "point_entry_id",
         "coupon_id",
     }
@@ -55,10 +59,20 @@ SYSTEM_FIELDS = frozenset(
 CREATE_DEFAULTS = {"reference": "/", "channel": "staff"}
 
 
+# the programme's own classifications and routing: staff see them, the
+# customer (a portal user reading their request) does not
+STAFF = "base.group_user"
+
+
 class CustomerServiceRequest(models.Model):
     _name = "customer.service.request"
     _description = "Customer Service Request"
-    _inherit = ["portal.mixin", "mail.thread.cc", "mail.activity.mixin"]
+    _inherit = [
+        "portal.mixin",
+        "mail.thread.cc",
+        "mail.activity.mixin",
+        "customer.values.mixin",
+    ]
     _order = "priority desc, id desc"
     _rec_names_search = ["reference", "name", "partner_id"]
     _check_company_auto = True
@@ -94,15 +108,21 @@ class CustomerServiceRequest(models.Model):
         store=True,
         index="btree_not_null",
         help="The customer's membership of the company's programme.",
+        groups=STAFF,
     )
     salesperson_id = fields.Many2one(
         "res.users",
         string="Customer's Salesperson",
         compute="_compute_salesperson_id",
         store=True,
+        groups=STAFF,
     )
-    segment_id = fields.Many2one(related="membership_id.segment_id", string="Segment")
-    tier_id = fields.Many2one(related="membership_id.tier_id", string="Tier")
+    segment_id = fields.Many2one(
+        related="membership_id.segment_id", string="Segment", groups=STAFF
+    )
+    tier_id = fields.Many2one(
+        related="membership_id.tier_id", string="Tier", groups=STAFF
+    )
     type_id = fields.Many2one(
         "customer.service.type",
         string="Type",
@@ -137,6 +157,7 @@ class CustomerServiceRequest(models.Model):
         index="btree_not_null",
         ondelete="set null",
         help="The low score this request was opened for.",
+        groups=STAFF,
     )
     priority = fields.Selection(PRIORITIES, string="Priority", default="0", index=True)
     stage_id = fields.Many2one(
@@ -159,7 +180,11 @@ class CustomerServiceRequest(models.Model):
         domain=[("share", "=", False)],
     )
     team_id = fields.Many2one(
-        "customer.service.team", string="Team", tracking=True, check_company=True
+        "customer.service.team",
+        string="Team",
+        tracking=True,
+        check_company=True,
+        groups=STAFF,
     )
     response_deadline = fields.Datetime(
         string="Answer Before",
@@ -216,12 +241,32 @@ class CustomerServiceRequest(models.Model):
         copy=False,
         tracking=True,
         help="Escalated to the team leader because this deadline passed.",
+        groups=STAFF,
     )
-    escalation_date = fields.Datetime(string="Escalated On", readonly=True, copy=False)
+    escalation_date = fields.Datetime(
+        string="Escalated On", readonly=True, copy=False, groups=STAFF
+    )
     resolution = fields.Text(string="Resolution", tracking=True, copy=False)
     currency_id = fields.Many2one(related="company_id.currency_id")
     compensation_points = fields.Integer(
         string="Points Given", readonly=True, copy=False
+    )
+    compensation_coupon_value = fields.Monetary(
+        string="Coupon Value Given",
+        readonly=True,
+        copy=False,
+        currency_field="currency_id",
+        help="The value of the coupon given for the complaint.",
+    )
+    compensated_by_id = fields.Many2one(
+        "res.users",
+        string="Compensated By",
+        readonly=True,
+        copy=False,
+        help="Who granted the compensation.",
+    )
+    compensation_date = fields.Datetime(
+        string="Compensated On", readonly=True, copy=False, index="btree_not_null"
     )
     point_entry_id = fields.Many2one(
         "customer.point.entry",
@@ -360,6 +405,8 @@ class CustomerServiceRequest(models.Model):
     def create(self, vals_list):
         default_stage = self._default_stage()
         for vals in vals_list:
+            # the values are read below, before the mixin's create checks them
+            self._guard_values(vals)
             self._check_system_fields(vals, CREATE_DEFAULTS)
             # given, so that the stage's mail goes out on creation too
             if not vals.get("stage_id") and default_stage:
@@ -590,7 +637,7 @@ class CustomerServiceRequest(models.Model):
     def _sales_team(self):
         """The sales team of the request's order, else the customer's
         salesperson's."""
-        self.ensure_one()
+        one_record(self)
         return self.order_id.team_id or self.salesperson_id.sudo().sale_team_id
 
     def action_assign(self):
@@ -684,7 +731,7 @@ class CustomerServiceRequest(models.Model):
         return requests.sudo(False)
 
     def _notify_escalation(self):
-        self.ensure_one()
+        one_record(self)
         leader = self.team_id.leader_id or self.company_id._loyalty_service_leader()
         if self.escalation == "resolution":
             summary = self.env._("Escalated: request not solved in time")
@@ -694,7 +741,9 @@ class CustomerServiceRequest(models.Model):
             "mail.mail_activity_data_todo",
             date_deadline=self.company_id._loyalty_today(),
             summary=summary,
-            note=self.env._(
+            # the request's subject may be the customer's own text: escaped
+            note=Markup("<p>%s</p>")
+            % self.env._(
                 "%(request)s of %(customer)s, assigned to %(user)s.",
                 request=self.display_name,
                 customer=self.partner_id.display_name,
@@ -741,30 +790,8 @@ class CustomerServiceRequest(models.Model):
                     customer=self.partner_id.display_name,
                 )
             )
-        company = self.company_id
-        if points:
-            limit = company.loyalty_service_max_points
-            if points > limit:
-                raise UserError(
-                    self.env._(
-                        "A complaint is compensated with at most %(limit)s points "
-                        "(the limit set in the settings), not %(points)s.",
-                        limit=limit,
-                        points=points,
-                    )
-                )
-        if program:
-            value = self._coupon_value(program)
-            limit = company.loyalty_service_max_coupon
-            if value > limit:
-                raise UserError(
-                    self.env._(
-                        "A coupon of %(value)s is above the compensation limit of "
-                        "%(limit)s set in the settings.",
-                        value=value,
-                        limit=limit,
-                    )
-                )
+        value = self._coupon_value(program) if program else 0.0
+        self._check_compensation_rights(membership, points, value)
         # the request's row is locked: a second compensation, even from
         # another transaction, sees the first and is refused
         self.env.flush_all()
@@ -782,7 +809,11 @@ class CustomerServiceRequest(models.Model):
                     "%(request)s was already compensated.", request=self.display_name
                 )
             )
-        values = {}
+        self._check_customer_compensation(membership, points, value)
+        values = {
+            "compensated_by_id": self.env.uid,
+            "compensation_date": fields.Datetime.now(),
+        }
         reason = self.env._("Compensation for %(request)s", request=self.display_name)
         if points:
             entry = self.env["customer.point.entry"]._post_adjustment(
@@ -795,13 +826,13 @@ class CustomerServiceRequest(models.Model):
                     {
                         "membership": membership.sudo(),
                         "program": program.sudo(),
-                        "validity_days": company.loyalty_service_coupon_days,
+                        "validity_days": self.company_id.loyalty_service_coupon_days,
                         "origin": "service",
                         "service_request_id": self.id,
                     }
                 ]
             )
-            values["coupon_id"] = coupon.id
+            values.update(coupon_id=coupon.id, compensation_coupon_value=value)
         self.sudo().write(values)
         given = []
         if points:
@@ -816,6 +847,134 @@ class CustomerServiceRequest(models.Model):
             subtype_xmlid="mail.mt_note",
         )
         return True
+
+    def _check_compensation_rights(self, membership, points, coupon_value):
+        """Who may grant what, for the request ``self``:
+
+        1. the company's service leader and loyalty managers may grant any
+           amount within the customer's limit
+           (``_check_customer_compensation``);
+        2. anyone else must be allowed to see the member (a team member who
+           handles the request of another salesperson's customer may not
+           compensate them) and may not compensate a request they opened
+           themselves (the programme itself, as superuser, may);
+        3. nor grant more than the per-request limits of the settings.
+        """
+        company = self.company_id
+        user = self.env.user
+        if user.has_group("repeat_customer.group_manager") or (
+            user == company._loyalty_service_leader()
+        ):
+            return
+        if not self.env.su:
+            self._check_compensation_by(user, membership)
+        self._check_compensation_per_request(points, coupon_value)
+
+    def _check_compensation_by(self, user, membership):
+        """Refuse the compensation by ``user`` of a member they may not see,
+        or of a request they opened themselves."""
+        if not membership.has_access("read"):
+            raise AccessError(
+                self.env._(
+                    "You cannot see the membership of %(customer)s: the service "
+                    "leader or a loyalty manager compensates this complaint.",
+                    customer=self.partner_id.display_name,
+                )
+            )
+        if self.create_uid == user:
+            raise AccessError(
+                self.env._(
+                    "You opened %(request)s yourself: its compensation is granted "
+                    "by the service leader or a loyalty manager.",
+                    request=self.display_name,
+                )
+            )
+
+    def _check_compensation_per_request(self, points, coupon_value):
+        """Refuse more than the per-request limits of the settings."""
+        company = self.company_id
+        if points > company.loyalty_service_max_points:
+            raise UserError(
+                self.env._(
+                    "A complaint is compensated with at most %(limit)s points "
+                    "(the limit set in the settings), not %(points)s: more needs "
+                    "the service leader or a loyalty manager.",
+                    limit=company.loyalty_service_max_points,
+                    points=points,
+                )
+            )
+        if coupon_value > company.loyalty_service_max_coupon:
+            raise UserError(
+                self.env._(
+                    "A coupon of %(value)s is above the compensation limit of "
+                    "%(limit)s set in the settings: a larger one needs the service "
+                    "leader or a loyalty manager.",
+                    value=coupon_value,
+                    limit=company.loyalty_service_max_coupon,
+                )
+            )
+
+    def _check_customer_compensation(self, membership, points, coupon_value):
+        """Refuse a compensation that would take what the customer was given
+        for complaints over the company's rolling period (counted back from
+        now) above the company's per-customer limits, whoever grants it.
+
+        The member's row is written first: of two compensations of one
+        customer in concurrent transactions, the later one fails to
+        serialize (and is retried by the server, then sees the first)."""
+        company = self.company_id
+        self.env.cr.execute(
+            SQL(
+                "UPDATE customer_membership SET write_date = write_date WHERE id = %s",
+                membership.id,
+            )
+        )
+        since = fields.Datetime.now() - timedelta(
+            days=company.loyalty_service_limit_days
+        )
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT COALESCE(sum(compensation_points), 0),
+                       COALESCE(sum(compensation_coupon_value), 0)
+                  FROM customer_service_request
+                 WHERE membership_id = %s AND compensation_date >= %s
+                """,
+                membership.id,
+                since,
+            )
+        )
+        given_points, given_value = self.env.cr.fetchone()
+        days = company.loyalty_service_limit_days
+        if points and given_points + points > company.loyalty_service_customer_points:
+            raise UserError(
+                self.env._(
+                    "%(customer)s was given %(given)s points for complaints in the "
+                    "last %(days)s days: %(points)s more would pass the limit of "
+                    "%(limit)s points per customer set in the settings.",
+                    customer=self.partner_id.display_name,
+                    given=given_points,
+                    days=days,
+                    points=points,
+                    limit=company.loyalty_service_customer_points,
+                )
+            )
+        if (
+            coupon_value
+            and given_value + coupon_value > company.loyalty_service_customer_coupon
+        ):
+            raise UserError(
+                self.env._(
+                    "%(customer)s was given coupons of %(given)s for complaints in "
+                    "the last %(days)s days: one of %(value)s more would pass the "
+                    "limit of %(limit)s per customer set in the settings.",
+                    customer=self.partner_id.display_name,
+                    given=given_value,
+                    days=days,
+                    value=coupon_value,
+                    limit=company.loyalty_service_customer_coupon,
+                )
+            )
 
     @api.model
     def _coupon_value(self, program):

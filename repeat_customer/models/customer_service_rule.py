@@ -1,6 +1,8 @@
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
+from ..tools.numbers import one_record
+
 
 class CustomerServiceRule(models.Model):
     """Who gets a new request: the first active rule, in sequence, whose
@@ -8,6 +10,7 @@ class CustomerServiceRule(models.Model):
     it to its user, or to its team's members in turn."""
 
     _name = "customer.service.rule"
+    _inherit = ["customer.values.mixin"]
     _description = "Service Request Assignment Rule"
     _order = "sequence, id"
     _check_company_auto = True
@@ -85,7 +88,7 @@ class CustomerServiceRule(models.Model):
 
     def _matches(self, request):
         """Whether every condition of the rule ``self`` holds for ``request``."""
-        self.ensure_one()
+        one_record(self)
         salesperson = request.salesperson_id
         if self.type_ids and request.type_id not in self.type_ids:
             return False
@@ -103,7 +106,7 @@ class CustomerServiceRule(models.Model):
 
     def _assignee(self, request):
         """(team, user) the rule ``self`` gives ``request`` to."""
-        self.ensure_one()
+        one_record(self)
         if self.assign_to == "user":
             return self.team_id, self.user_id
         if self.assign_to == "salesperson":

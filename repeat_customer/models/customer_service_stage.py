@@ -6,6 +6,7 @@ class CustomerServiceStage(models.Model):
     time is counted up to it and its deadlines no longer run."""
 
     _name = "customer.service.stage"
+    _inherit = ["customer.values.mixin"]
     _description = "Service Request Stage"
     _order = "sequence, id"
 

@@ -2,6 +2,8 @@ from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.tools import SQL
 
+from ..tools.numbers import one_record
+
 
 class CustomerServiceTeam(models.Model):
     """The people who answer customers' requests, and their leader, to whom
@@ -10,7 +12,7 @@ class CustomerServiceTeam(models.Model):
 
     _name = "customer.service.team"
     _description = "Service Team"
-    _inherit = ["mail.thread"]
+    _inherit = ["mail.thread", "customer.values.mixin"]
     _order = "sequence, id"
     _check_company_auto = True
 
@@ -78,7 +80,7 @@ class CustomerServiceTeam(models.Model):
         after the last one: the team's row is locked until the transaction
         ends, so two requests created at the same time go to two members.
         No member: an empty record."""
-        self.ensure_one()
+        one_record(self)
         members = self.member_ids.filtered("active").sorted("id")
         if not members:
             return members
@@ -104,7 +106,7 @@ class CustomerServiceTeam(models.Model):
         return chosen
 
     def action_view_requests(self):
-        self.ensure_one()
+        one_record(self)
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "repeat_customer.customer_service_request_action"
         )

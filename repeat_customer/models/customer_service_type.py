@@ -11,6 +11,7 @@ class CustomerServiceType(models.Model):
     hours of its calendar."""
 
     _name = "customer.service.type"
+    _inherit = ["customer.values.mixin"]
     _description = "Service Request Type"
     _order = "sequence, id"
     _check_company_auto = True

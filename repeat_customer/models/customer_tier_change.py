@@ -10,7 +10,7 @@ DEFAULT_TIER_REWARD_BATCH = 2000
 
 class CustomerTierChange(models.Model):
     _name = "customer.tier.change"
-    _inherit = ["customer.job.mixin"]
+    _inherit = ["customer.job.mixin", "customer.values.mixin"]
     _description = "Loyalty Tier Change"
     _order = "date desc, id desc"
     _check_company_auto = True

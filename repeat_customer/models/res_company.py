@@ -4,7 +4,7 @@ from itertools import pairwise
 from odoo import api, fields, models, tools
 from odoo.exceptions import ValidationError
 
-from ..tools.numbers import in_bounds, refuse_bad_values
+from ..tools.numbers import in_bounds, one_record, refuse_bad_values
 from ..tools.points import expiry_date
 
 RFM_THRESHOLD_FIELDS = (
@@ -39,6 +39,9 @@ SETTING_BOUNDS = {
     "loyalty_service_max_points": (0, 1000000),
     "loyalty_service_coupon_days": (0, 3660),
     "loyalty_service_max_coupon": (0, 1000000),
+    "loyalty_service_customer_points": (0, 100000000),
+    "loyalty_service_customer_coupon": (0, 100000000),
+    "loyalty_service_limit_days": (1, 3660),
 }
 # an RFM or tier threshold (days, orders, points or an amount) is at most this
 MAX_THRESHOLD = 1e12
@@ -167,15 +170,33 @@ class ResCompany(models.Model):
     loyalty_service_max_points = fields.Integer(
         string="Compensation Limit (points)",
         default=500,
-        help="The most points a closed complaint can give the customer "
-        "(0: complaints are not compensated with points).",
+        help="The most points one closed complaint can give the customer; more "
+        "needs the service leader or a loyalty manager.",
     )
     loyalty_service_max_coupon = fields.Monetary(
         string="Compensation Limit (coupon)",
         currency_field="currency_id",
         default=50.0,
-        help="The largest coupon value a closed complaint can give the customer "
-        "(0: complaints are not compensated with coupons).",
+        help="The largest coupon value one closed complaint can give the "
+        "customer; more needs the service leader or a loyalty manager.",
+    )
+    loyalty_service_customer_points = fields.Integer(
+        string="Compensation per Customer (points)",
+        default=1000,
+        help="The most points a customer can be given for complaints over the "
+        "period, whoever grants them (0: none).",
+    )
+    loyalty_service_customer_coupon = fields.Monetary(
+        string="Compensation per Customer (coupons)",
+        currency_field="currency_id",
+        default=100.0,
+        help="The most coupon value a customer can be given for complaints over "
+        "the period, whoever grants it (0: none).",
+    )
+    loyalty_service_limit_days = fields.Integer(
+        string="Compensation Period (days)",
+        default=365,
+        help="The rolling period over which a customer's compensation is added up.",
     )
     loyalty_service_coupon_days = fields.Integer(
         string="Compensation Coupon Valid For (days)",
@@ -378,13 +399,13 @@ class ResCompany(models.Model):
 
     def _loyalty_tz(self):
         """The company's time zone (its address's), UTC when it has none."""
-        self.ensure_one()
+        one_record(self)
         return self.partner_id.tz or "UTC"
 
     def _loyalty_service_leader(self):
         """Who gets what has nobody else: the service leader, else the
         administrator."""
-        self.ensure_one()
+        one_record(self)
         return self.loyalty_service_user_id or self.env.ref(
             "base.user_admin", raise_if_not_found=False
         )
@@ -392,14 +413,14 @@ class ResCompany(models.Model):
     def _loyalty_today(self):
         """Today in the company's time zone: the day of every loyalty job,
         figure and date the programme writes for this company."""
-        self.ensure_one()
+        one_record(self)
         return fields.Date.context_today(self.with_context(tz=self._loyalty_tz()))
 
     def _loyalty_points_expiry_date(self, earn_date):
         """The last day on which points earned on ``earn_date`` can be spent,
         per the company's expiry policy (None: they never expire). The policy
         an addon overrides for an expiry rule of its own."""
-        self.ensure_one()
+        one_record(self)
         return expiry_date(
             self.loyalty_points_expiry_policy,
             earn_date,
@@ -424,7 +445,7 @@ class ResCompany(models.Model):
         type, from, to, multiplier), tiers in order (id, threshold, minimum
         stay days) and the tiers' points multipliers (id, multiplier).
         """
-        self.ensure_one()
+        one_record(self)
         company = self.sudo()
         rules = (
             self.env["customer.point.rule"]
@@ -534,7 +555,7 @@ class ResCompany(models.Model):
 
     def _loyalty_thresholds(self):
         """Return the fixed RFM thresholds as a dict of lists of four floats."""
-        self.ensure_one()
+        one_record(self)
         return {
             "recency": parse_thresholds(self.loyalty_rfm_recency_thresholds),
             "frequency": parse_thresholds(self.loyalty_rfm_frequency_thresholds),

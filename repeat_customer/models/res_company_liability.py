@@ -4,6 +4,7 @@ from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
 from ..tools.liability import DEFERRED, PROVISION
+from ..tools.numbers import one_record
 
 # the account types each account of the points liability may have
 ACCOUNT_TYPES = {
@@ -180,7 +181,7 @@ class ResCompany(models.Model):
         """The next ledger day the daily job posts: the day after the last
         one posted; before any, the day before the first day posted (the
         opening entry's)."""
-        self.ensure_one()
+        one_record(self)
         posted = self.loyalty_liability_posted_date
         if posted:
             return posted + timedelta(days=1)
@@ -188,7 +189,7 @@ class ResCompany(models.Model):
         return start - timedelta(days=1)
 
     def _loyalty_rate_record(self, day):
-        self.ensure_one()
+        one_record(self)
         return (
             self.env["customer.redemption.rate"]
             .sudo()
@@ -287,7 +288,7 @@ class ResCompany(models.Model):
     def _loyalty_check_liability_accounts(self):
         """Each account of the points entries is of the company and of a
         type that fits its role (``ACCOUNT_TYPES``)."""
-        self.ensure_one()
+        one_record(self)
         types = dict(
             self.env["account.account"]
             ._fields["account_type"]

@@ -1,5 +1,7 @@
 from odoo import api, fields, models
 
+from ..tools.numbers import refuse_bad_values
+
 # checked against each other: written to the company in one write, so that
 # raising both in one save is not refused half-way
 CHURN_FIELDS = ("loyalty_churn_medium_threshold", "loyalty_churn_high_threshold")
@@ -113,6 +115,15 @@ class ResConfigSettings(models.TransientModel):
     loyalty_service_max_coupon = fields.Monetary(
         related="company_id.loyalty_service_max_coupon", readonly=False
     )
+    loyalty_service_customer_points = fields.Integer(
+        related="company_id.loyalty_service_customer_points", readonly=False
+    )
+    loyalty_service_customer_coupon = fields.Monetary(
+        related="company_id.loyalty_service_customer_coupon", readonly=False
+    )
+    loyalty_service_limit_days = fields.Integer(
+        related="company_id.loyalty_service_limit_days", readonly=False
+    )
     loyalty_service_coupon_days = fields.Integer(
         related="company_id.loyalty_service_coupon_days", readonly=False
     )
@@ -192,6 +203,8 @@ class ResConfigSettings(models.TransientModel):
 
     @api.model_create_multi
     def create(self, vals_list):
+        for vals in vals_list:
+            self._refuse_bad_loyalty_values(vals)
         churn_list = [
             {fname: vals.pop(fname) for fname in TOGETHER_FIELDS if fname in vals}
             for vals in vals_list
@@ -202,11 +215,26 @@ class ResConfigSettings(models.TransientModel):
         return settings
 
     def write(self, vals):
+        self._refuse_bad_loyalty_values(vals)
         churn = {fname: vals.pop(fname) for fname in TOGETHER_FIELDS if fname in vals}
         result = super().write(vals)
         for record in self:
             record._write_churn_thresholds(churn)
         return result
+
+    def _refuse_bad_loyalty_values(self, vals):
+        """The programme's settings get the guard of every model of the addon
+        (text or ``nan`` in an amount is refused, naming the setting, before
+        Odoo fails on it); Odoo's own settings are left to Odoo."""
+        refuse_bad_values(
+            self,
+            {
+                fname: value
+                for fname, value in vals.items()
+                if fname in self._fields
+                and (self._fields[fname]._module or "").startswith("repeat_customer")
+            },
+        )
 
     def _write_churn_thresholds(self, churn):
         """Write the settings checked together (churn thresholds, the points

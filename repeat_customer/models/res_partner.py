@@ -154,6 +154,54 @@ class ResPartner(models.Model):
         string="Service Requests",
     )
 
+    def write(self, vals):
+        if "user_id" in vals:
+            self._check_member_move(vals["user_id"])
+        return super().write(vals)
+
+    def _may_move_members(self):
+        """Whether the user may give any member customer to another
+        salesperson: a sales or loyalty manager (or the superuser)."""
+        user = self.env.user
+        return (
+            self.env.su
+            or user.has_group("sales_team.group_sale_manager")
+            or user.has_group("repeat_customer.group_manager")
+        )
+
+    def _check_member_move(self, user_id=None):
+        """A member's salesperson decides who sees the member (and redeems
+        their points): only that salesperson or a manager may change it.
+        Refuse it when one of the partners ``self`` is a member of a
+        programme whose salesperson is someone else than the user (Odoo's
+        *Contact Creation* right alone lets any user write a contact's
+        salesperson). ``user_id``: the new salesperson (``None``: the
+        partners are moved as a whole, by a merge)."""
+        if self._may_move_members():
+            return
+        uid = self.env.uid
+        # sudo: the user may not see the memberships this is about
+        members = (
+            self.env["customer.membership"]
+            .sudo()
+            .with_context(active_test=False)
+            .search([("partner_id", "in", self.ids)])
+            .partner_id
+        )
+        for partner in members:
+            if user_id is not None and partner.user_id.id == (user_id or False):
+                continue
+            if partner.user_id.id != uid:
+                raise AccessError(
+                    self.env._(
+                        "%(customer)s is a loyalty member of %(salesperson)s: only "
+                        "their salesperson or a sales or loyalty manager may give "
+                        "them to someone else.",
+                        customer=partner.display_name,
+                        salesperson=partner.user_id.name or self.env._("nobody"),
+                    )
+                )
+
     @api.depends_context("company", "uid")
     @api.depends("commercial_partner_id")
     def _compute_loyalty_membership_id(self):

@@ -160,7 +160,7 @@ class SaleOrder(models.Model):
         """Why ``cards`` cannot be used on this order (None: they can). A
         coupon issued by the loyalty programme belongs to its customer: it
         is refused on another customer's order."""
-        self.ensure_one()
+        one_record(self)
         if not cards:
             return None
         # sudo: the owner is checked, not shown; salespeople may not see the
@@ -181,7 +181,7 @@ class SaleOrder(models.Model):
         return None
 
     def _try_apply_code(self, code):
-        self.ensure_one()
+        one_record(self)
         cards = self.env["loyalty.card"].sudo()
         card = cards.search([("code", "=", code)], limit=1)
         if not card and code:

@@ -6,6 +6,7 @@ from collections import defaultdict
 from odoo import api, fields, models
 from odoo.tools import SQL, float_round
 
+from ..tools.numbers import one_record
 from ..tools.points import order_points
 
 # earned lines not reversed by a cancellation: an order holding one must not
@@ -31,7 +32,7 @@ class SaleOrder(models.Model):
     def _loyalty_order_date(self):
         """The order's date in its company's time zone; for a quotation,
         today, as confirming it will date it today."""
-        self.ensure_one()
+        one_record(self)
         tz = self.company_id._loyalty_tz()
         when = None if self.state in ("draft", "sent") else self.date_order
         return fields.Date.context_today(self.with_context(tz=tz), when)

@@ -7,6 +7,8 @@ from odoo import Command, models
 from odoo.exceptions import UserError
 from odoo.tools import float_compare, formatLang
 
+from ..tools.numbers import one_record
+
 
 class SaleOrder(models.Model):
     _inherit = "sale.order"
@@ -16,7 +18,7 @@ class SaleOrder(models.Model):
     # ------------------------------------------------------------------
     def _loyalty_points_amount(self, points):
         """Value of ``points`` in the order's currency."""
-        self.ensure_one()
+        one_record(self)
         value_company = points * self.company_id.loyalty_point_value
         return self.currency_id.round(value_company * (self.currency_rate or 1.0))
 
@@ -25,7 +27,7 @@ class SaleOrder(models.Model):
         amount of its lines (but ``removed``) other than points discounts,
         what its points and reward discounts take off, and the most they may
         take off."""
-        self.ensure_one()
+        one_record(self)
         lines = self.order_line.filtered(lambda line: not line.display_type)
         if removed:
             lines -= removed
@@ -37,7 +39,7 @@ class SaleOrder(models.Model):
 
     def _loyalty_points_room(self):
         """How many more points may pay for this order under the cap."""
-        self.ensure_one()
+        one_record(self)
         value = self.company_id.loyalty_point_value
         if value <= 0:
             return 0
@@ -102,7 +104,7 @@ class SaleOrder(models.Model):
     def _loyalty_check_member(self, membership):
         """Refuse ``membership`` paying for this order: it must be the
         membership of the order's customer in the order's company."""
-        self.ensure_one()
+        one_record(self)
         if not membership:
             raise UserError(
                 self.env._(
@@ -133,7 +135,7 @@ class SaleOrder(models.Model):
             )
 
     def _loyalty_check_quotation(self):
-        self.ensure_one()
+        one_record(self)
         if self.state not in ("draft", "sent"):
             raise UserError(self.env._("Points can only be redeemed on a quotation."))
         if not self.company_id.loyalty_points_enabled:
@@ -149,7 +151,7 @@ class SaleOrder(models.Model):
         available points: the ``redeem`` ledger line and the discount line,
         in this transaction. Raise ``UserError`` (nothing written) when the
         order, the member, the amount or the balance does not allow it."""
-        self.ensure_one()
+        one_record(self)
         self._loyalty_check_quotation()
         membership = self._loyalty_memberships().get(self.id)
         self._loyalty_check_member(membership)
@@ -195,7 +197,7 @@ class SaleOrder(models.Model):
         """Add the discount line of ``amount`` (order currency) paid by the
         ledger line ``entry``. The only place that links an order line to the
         ledger (as superuser: users cannot set the link)."""
-        self.ensure_one()
+        one_record(self)
         product = self.env.ref("repeat_customer.product_points_discount")
         line = (
             self.env["sale.order.line"]

@@ -7,7 +7,7 @@ import math
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import Form, new_test_user, tagged
 
-from .test_rewards import RewardsCase
+from .common import RewardsCase
 
 BAD_NUMBERS = ("nan", "inf", "-inf", 2**31, float("nan"), float("inf"))
 

@@ -19,8 +19,7 @@ from odoo.service.model import _as_validation_error, get_public_method
 from odoo.tests import HttpCase, new_test_user, tagged
 
 from ..controllers.portal import TOKEN_PATTERN
-from .common import coupon_program_vals
-from .test_rewards import RewardsCase
+from .common import RewardsCase, coupon_program_vals
 
 FUZZ_SETTINGS = settings(
     max_examples=int(os.environ.get("RC_FUZZ_EXAMPLES", "40")),

@@ -1,7 +1,7 @@
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 
-from .test_points import PointsCase
+from .common import PointsCase
 
 
 @tagged("post_install", "-at_install")

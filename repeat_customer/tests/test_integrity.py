@@ -6,7 +6,7 @@ from odoo.exceptions import AccessError
 from odoo.tests import new_test_user, tagged
 
 from ..models.customer_integrity_check import RULE_SELECTION
-from .test_rewards import RewardsCase
+from .common import RewardsCase
 
 
 @tagged("post_install", "-at_install")

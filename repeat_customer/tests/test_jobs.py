@@ -1,7 +1,7 @@
 from odoo.tests import tagged
 
 from ..models.customer_tier import REVIEW_STATE_PARAM
-from .test_points import PointsCase
+from .common import PointsCase, run_until_done
 
 
 @tagged("post_install", "-at_install")
@@ -46,6 +46,5 @@ class TestJobPlumbing(PointsCase):
             self.params.set_param(REVIEW_STATE_PARAM, raw)
             self.assertEqual(Tier._job_state(REVIEW_STATE_PARAM), {})
         # a run after a corrupt state starts afresh and ends
-        while Tier._cron_review_tiers():
-            pass
+        run_until_done(Tier._cron_review_tiers)
         self.assertEqual(Tier._job_state(REVIEW_STATE_PARAM), {})

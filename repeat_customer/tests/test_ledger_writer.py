@@ -6,7 +6,7 @@ from datetime import timedelta
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 
-from .test_points import PointsCase
+from .common import PointsCase
 
 
 @tagged("post_install", "-at_install")

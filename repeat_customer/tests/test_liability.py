@@ -15,7 +15,7 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import TransactionCase, tagged
 
 from ..tools.liability import DayFlow, allocation, value_days
-from .common import RepeatCustomerCase
+from .common import RepeatCustomerCase, run_until_done
 from .test_concurrency import attempt, race
 
 V = 0.10  # value of one point
@@ -133,13 +133,11 @@ class LiabilityCase(RepeatCustomerCase):
     def _post_until(self, day, company=None):
         """Run the daily job on the day after ``day``."""
         with freeze_time(fields.Date.to_string(day + timedelta(days=1))):
-            while self.Move._cron_post_liability():
-                pass
+            run_until_done(self.Move._cron_post_liability)
 
     def _expire(self, day):
         with freeze_time(fields.Date.to_string(day)):
-            while self.Entry._cron_expire_points():
-                pass
+            run_until_done(self.Entry._cron_expire_points)
 
     def _balance(self, account, day=None, company=None):
         domain = [

@@ -2,7 +2,7 @@ from datetime import timedelta
 
 from odoo.tests import tagged
 
-from .test_rewards import RewardsCase
+from .common import RewardsCase
 
 
 @tagged("post_install", "-at_install")

@@ -8,7 +8,7 @@ from freezegun import freeze_time
 from odoo import Command, fields
 from odoo.tests import tagged
 
-from .common import RepeatCustomerCase
+from .common import RepeatCustomerCase, run_until_done
 
 WINDOW = 100
 
@@ -30,8 +30,7 @@ class TestNightlyChanges(RepeatCustomerCase):
         cls._order(cls.quiet, 30.0, days_ago=3)
 
     def _run_cron(self):
-        while self.Membership._cron_compute_customers():
-            pass
+        run_until_done(self.Membership._cron_compute_customers)
 
     def _age_everything(self):
         """As if the last pass happened two days ago, and every write the day

@@ -7,62 +7,7 @@ from odoo import Command, fields
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import Form, new_test_user, tagged
 
-from .common import RepeatCustomerCase
-
-
-class PointsCase(RepeatCustomerCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.company.write(
-            {
-                "loyalty_points_enabled": True,
-                "loyalty_points_per_unit": 1.0,
-                "loyalty_points_rounding": "down",
-                "loyalty_points_release": "confirm",
-                "loyalty_points_pending_days": 14,
-                "loyalty_points_expiry_policy": "months",
-                "loyalty_points_expiry_months": 12,
-                "loyalty_point_value": 0.01,
-                "loyalty_points_max_redeem_percent": 50.0,
-            }
-        )
-        cls.Entry = cls.env["customer.point.entry"]
-        cls.customer = cls._partner("Lin Mei")
-
-    def _entries(self, membership, **filters):
-        domain = [("membership_id", "=", membership.id)]
-        domain += [(key, "=", value) for key, value in filters.items()]
-        return self.Entry.search(domain, order="id")
-
-    def _assert_balances_match_ledger(self, membership):
-        membership.invalidate_recordset()
-        lines = self._entries(membership)
-        available = sum(
-            lines.filtered(lambda e: e.state == "available").mapped("points")
-        )
-        pending = sum(lines.filtered(lambda e: e.state == "pending").mapped("points"))
-        self.assertEqual(membership.points_balance, available)
-        self.assertEqual(membership.points_pending, pending)
-        # the points left on the lines add up to the spendable balance
-        self.assertEqual(
-            sum(
-                lines.filtered(lambda e: e.state == "available").mapped(
-                    "remaining_points"
-                )
-            ),
-            available,
-        )
-
-    def _release(self, days):
-        with freeze_time(fields.Date.to_string(self.today + timedelta(days=days))):
-            while self.Entry._cron_release_points():
-                pass
-
-    def _give(self, membership, points, expiry_date=None):
-        return self.Entry._post_adjustment(
-            membership, points, "test points", expiry_date=expiry_date
-        )
+from .common import PointsCase, run_until_done
 
 
 @tagged("post_install", "-at_install")
@@ -432,8 +377,7 @@ class TestRedemption(PointsCase):
 class TestExpiry(PointsCase):
     def _expire(self, day):
         with freeze_time(fields.Date.to_string(day)):
-            while self.Entry._cron_expire_points():
-                pass
+            run_until_done(self.Entry._cron_expire_points)
 
     def test_expiry_on_the_boundary_day(self):
         membership = self.Membership.create(

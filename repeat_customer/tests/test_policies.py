@@ -3,7 +3,7 @@ from unittest.mock import patch
 
 from odoo.tests import tagged
 
-from .test_rewards import RewardsCase
+from .common import RewardsCase
 
 
 @tagged("post_install", "-at_install")

@@ -9,98 +9,9 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import Form, new_test_user, tagged
 from odoo.tools import mute_logger
 
-from .common import coupon_program_vals
-from .test_points import PointsCase
+from .common import RewardsCase
 
 CODE_RE = re.compile(r"^RC[23456789ABCDEFGHJKMNPQRSTVWXYZ]{16}$")
-
-
-class RewardsCase(PointsCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.Reward = cls.env["customer.reward"]
-        cls.Coupon = cls.env["customer.coupon"]
-        cls.program = cls._coupon_program("10 EUR voucher", 10.0)
-        cls.reward = cls.Reward.create(
-            {
-                "name": "10 EUR voucher for 200 points",
-                "company_id": cls.company.id,
-                "points_cost": 200,
-                "reward_type": "coupon",
-                "program_id": cls.program.id,
-                "coupon_validity_days": 30,
-            }
-        )
-        cls.customer.email = "lin.mei@example.com"
-        cls.other = cls._partner("Wang Fang", email="wang.fang@example.com")
-
-    @classmethod
-    def _coupon_program(cls, name, amount):
-        return cls.env["loyalty.program"].create(
-            coupon_program_vals(
-                cls.company,
-                name,
-                amount,
-                cls.env.ref("loyalty.mail_template_loyalty_card"),
-            )
-        )
-
-    def _member(self, partner, points=0):
-        membership = self._membership(partner) or self.Membership.create(
-            {"partner_id": partner.id, "company_id": self.company.id}
-        )
-        if points:
-            self._give(membership, points)
-        return membership
-
-    def _quotation(self, partner, amount=100.0):
-        return (
-            self.env["sale.order"]
-            .with_company(self.company)
-            .create(
-                {
-                    "partner_id": partner.id,
-                    "company_id": self.company.id,
-                    "order_line": [
-                        Command.create(
-                            {
-                                "product_id": self.product.id,
-                                "product_uom_qty": 1,
-                                "price_unit": amount,
-                                "tax_id": [Command.clear()],
-                            }
-                        )
-                    ],
-                }
-            )
-        )
-
-    def _apply_code(self, order, code):
-        """The standard coupon flow of a quotation: the Coupon Code button,
-        then the reward it offers."""
-        wizard = (
-            self.env["sale.loyalty.coupon.wizard"]
-            .with_context(active_id=order.id)
-            .create({"order_id": order.id, "coupon_code": code})
-        )
-        action = wizard.action_apply()
-        reward_wizard = (
-            self.env["sale.loyalty.reward.wizard"]
-            .with_context(**action["context"])
-            .create({"selected_reward_id": action["context"]["default_reward_ids"][0]})
-        )
-        reward_wizard.action_apply()
-
-    def _snapshot(self, membership):
-        """What a refused operation must leave untouched."""
-        membership.invalidate_recordset()
-        return (
-            self.Entry.search_count([("membership_id", "=", membership.id)]),
-            self.Coupon.search_count([]),
-            self.env["loyalty.card"].search_count([]),
-            membership.points_balance,
-        )
 
 
 @tagged("post_install", "-at_install")

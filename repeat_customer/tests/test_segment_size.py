@@ -6,7 +6,7 @@ from freezegun import freeze_time
 from odoo import fields
 from odoo.tests import new_test_user, tagged
 
-from .common import RepeatCustomerCase
+from .common import RepeatCustomerCase, run_until_done
 
 
 @tagged("post_install", "-at_install")
@@ -51,9 +51,7 @@ class TestSegmentSizes(RepeatCustomerCase):
     def _run_on(self, day, cron=False):
         with freeze_time(fields.Date.to_string(day) + " 12:00:00"):
             if cron:
-                Membership = self.env["customer.membership"]
-                while Membership._cron_compute_customers():
-                    pass
+                run_until_done(self.env["customer.membership"]._cron_compute_customers)
             else:
                 self._compute()
 

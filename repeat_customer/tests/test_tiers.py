@@ -6,8 +6,7 @@ from odoo import Command, fields
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import new_test_user, tagged
 
-from .common import coupon_program_vals
-from .test_points import PointsCase
+from .common import PointsCase, coupon_program_vals, run_until_done
 
 
 class TiersCase(PointsCase):
@@ -68,8 +67,7 @@ class TiersCase(PointsCase):
 
     def _review(self, day):
         with freeze_time(fields.Date.to_string(day)):
-            while self.Tier._cron_review_tiers():
-                pass
+            run_until_done(self.Tier._cron_review_tiers)
 
 
 @tagged("post_install", "-at_install")

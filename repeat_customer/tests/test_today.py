@@ -4,7 +4,7 @@ from freezegun import freeze_time
 
 from odoo.tests import tagged
 
-from .test_rewards import RewardsCase
+from .common import RewardsCase
 
 
 @tagged("post_install", "-at_install")

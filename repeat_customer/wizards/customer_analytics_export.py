@@ -5,10 +5,12 @@ filters."""
 from odoo import fields, models
 
 from ..models.customer_overview import DEFAULT_PERIOD, PERIODS
+from ..tools.numbers import one_record
 
 
 class CustomerAnalyticsExport(models.TransientModel):
     _name = "customer.analytics.export"
+    _inherit = ["customer.values.mixin"]
     _description = "Loyalty Analytics Export"
 
     company_id = fields.Many2one(
@@ -34,7 +36,7 @@ class CustomerAnalyticsExport(models.TransientModel):
 
     def _spec(self):
         """The overview's filter spec of this export (checked the same way)."""
-        self.ensure_one()
+        one_record(self)
         return self.env["customer.overview"]._parse_filters(
             {
                 "company_id": self.company_id.id,
@@ -55,6 +57,6 @@ class CustomerAnalyticsExport(models.TransientModel):
         return self._report("repeat_customer.analytics_rates_xlsx")
 
     def _report(self, xmlid):
-        self.ensure_one()
+        one_record(self)
         self._spec()
         return self.env.ref(xmlid).report_action(self)

@@ -16,6 +16,7 @@ class CustomerCampaignDryRun(models.TransientModel):
     a mail or an activity."""
 
     _name = "customer.campaign.dry.run"
+    _inherit = ["customer.values.mixin"]
     _description = "Campaign Dry Run"
 
     campaign_id = fields.Many2one(
@@ -83,6 +84,7 @@ class CustomerCampaignDryRun(models.TransientModel):
 
 class CustomerCampaignDryRunLine(models.TransientModel):
     _name = "customer.campaign.dry.run.line"
+    _inherit = ["customer.values.mixin"]
     _description = "Campaign Dry Run Member"
     _order = "id"
 

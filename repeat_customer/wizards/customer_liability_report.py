@@ -14,6 +14,7 @@ class CustomerLiabilityReport(models.TransientModel):
     period of the ledger movements workpaper."""
 
     _name = "customer.liability.report"
+    _inherit = ["customer.values.mixin"]
     _description = "Points Liability Reconciliation"
 
     company_id = fields.Many2one(
@@ -125,7 +126,7 @@ class CustomerLiabilityReport(models.TransientModel):
 
     def _figures(self):
         """The reconciliation on the report's date (see the fields)."""
-        self.ensure_one()
+        one_record(self)
         self._check_company_allowed()
         company = self.company_id.sudo()
         moves = self.env["customer.liability.move"].sudo()

@@ -7,6 +7,7 @@ from ._common import check_readable, whole_number
 
 class CustomerPointAdjustWizard(models.TransientModel):
     _name = "customer.point.adjust.wizard"
+    _inherit = ["customer.values.mixin"]
     _description = "Adjust Loyalty Points"
 
     membership_id = fields.Many2one(

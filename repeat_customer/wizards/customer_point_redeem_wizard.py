@@ -6,6 +6,7 @@ from ._common import check_readable, whole_number
 
 class CustomerPointRedeemWizard(models.TransientModel):
     _name = "customer.point.redeem.wizard"
+    _inherit = ["customer.values.mixin"]
     _description = "Redeem Loyalty Points on a Quotation"
 
     order_id = fields.Many2one(
@@ -64,6 +65,9 @@ class CustomerPointRedeemWizard(models.TransientModel):
         for wizard in self:
             order = wizard.order_id
             membership = order._loyalty_memberships().get(order.id) if order else None
+            # computed as superuser: figures of a member the user may read only
+            if membership and not membership.sudo(False).has_access("read"):
+                membership = None
             wizard.membership_id = membership
             if not membership:
                 wizard.points_available = wizard.points_max = 0

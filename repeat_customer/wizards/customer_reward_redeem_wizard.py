@@ -7,6 +7,7 @@ from ._common import check_readable
 
 class CustomerRewardRedeemWizard(models.TransientModel):
     _name = "customer.reward.redeem.wizard"
+    _inherit = ["customer.values.mixin"]
     _description = "Redeem a Loyalty Reward"
 
     membership_id = fields.Many2one(
@@ -19,7 +20,9 @@ class CustomerRewardRedeemWizard(models.TransientModel):
     order_id = fields.Many2one("sale.order", string="Quotation", readonly=True)
     company_id = fields.Many2one(related="membership_id.company_id")
     partner_id = fields.Many2one(related="membership_id.partner_id")
-    points_available = fields.Integer(related="membership_id.points_balance")
+    points_available = fields.Integer(
+        string="Points Available", compute="_compute_points_available"
+    )
     reward_id = fields.Many2one(
         "customer.reward",
         string="Reward",
@@ -64,6 +67,15 @@ class CustomerRewardRedeemWizard(models.TransientModel):
             if wizard.order_id:
                 order = wizard.order_id
                 wizard.membership_id = order._loyalty_memberships().get(order.id)
+
+    @api.depends("membership_id")
+    def _compute_points_available(self):
+        """The member's balance, for a member the user may read only (the
+        web client's ``onchange`` computes it for any id it is given)."""
+        for wizard in self:
+            membership = wizard.membership_id
+            readable = membership and membership.sudo(False).has_access("read")
+            wizard.points_available = membership.points_balance if readable else 0
 
     @api.depends("reward_id", "membership_id")
     def _compute_unavailable_reason(self):

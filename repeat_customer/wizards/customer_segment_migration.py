@@ -7,9 +7,12 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
+from ..tools.numbers import one_record
+
 
 class CustomerSegmentMigration(models.TransientModel):
     _name = "customer.segment.migration"
+    _inherit = ["customer.values.mixin"]
     _description = "Loyalty Segment Migration"
 
     company_id = fields.Many2one(
@@ -37,7 +40,7 @@ class CustomerSegmentMigration(models.TransientModel):
         """Each member the user may see, with their segment on both dates
         (their last snapshot on or before it), in a pivot of segment on the
         first date by segment on the second."""
-        self.ensure_one()
+        one_record(self)
         if self.company_id not in self.env.user.company_ids:
             raise UserError(self.env._("You cannot see this company's members."))
         if self.date_from >= self.date_to:
@@ -95,6 +98,7 @@ class CustomerSegmentMigration(models.TransientModel):
 
 class CustomerSegmentMigrationLine(models.TransientModel):
     _name = "customer.segment.migration.line"
+    _inherit = ["customer.values.mixin"]
     _description = "Loyalty Segment Migration Member"
     _order = "id"
 

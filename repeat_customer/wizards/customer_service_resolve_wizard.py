@@ -10,6 +10,7 @@ class CustomerServiceResolveWizard(models.TransientModel):
     compensate the customer within the company's limits."""
 
     _name = "customer.service.resolve.wizard"
+    _inherit = ["customer.values.mixin"]
     _description = "Close a Service Request"
 
     request_id = fields.Many2one(
