@@ -687,10 +687,12 @@ class CustomerIntegrityCheck(models.Model):
                         COALESCE(m.order_count, 0),
                         COALESCE(m.purchase_day_count, 0),
                         round(COALESCE(m.total_spent, 0), 2),
-                        round(COALESCE(m.average_order_value, 0), 2))
+                        round(COALESCE(m.average_order_value, 0), 2),
+                        round(COALESCE(m.repeat_order_value, 0), 2))
                        IS DISTINCT FROM
                        (new.first_day, new.last_day, new.order_count,
-                        new.day_count, round(new.total, 2), round(new.average, 2))
+                        new.day_count, round(new.total, 2), round(new.average, 2),
+                        round(new.repeat_average, 2))
                     OR ((COALESCE(m.rfm_frequency, 0),
                          round(COALESCE(m.rfm_monetary, 0), 2))
                         IS DISTINCT FROM

@@ -89,6 +89,14 @@ class CustomerMembership(models.Model):
         "currencies converted at the order date, credit notes deducted.",
     )
     average_order_value = fields.Monetary(string="Average Basket", readonly=True)
+    repeat_order_value = fields.Monetary(
+        string="Average Repeat Purchase",
+        readonly=True,
+        help="The average of the member's repeat purchase days (a day's purchases "
+        "added up, the first day left out): what the spend model predicts the "
+        "next order's value and the lifetime value from. 0 before the second "
+        "purchase day.",
+    )
     recency_days = fields.Integer(
         string="Days Since Last Purchase",
         compute="_compute_recency_days",

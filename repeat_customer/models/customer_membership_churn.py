@@ -27,8 +27,9 @@ class CustomerMembership(models.Model):
     @api.model
     def _churn_inputs(self, company, condition, with_value=False):
         """Return ids and BG/NBD (x, t_x, T) arrays of the buying members of
-        ``company`` matching ``condition``; with ``with_value``, also their
-        average order values (company currency)."""
+        ``company`` matching ``condition``; with ``with_value``, also the
+        Gamma-Gamma model's m, the mean value of their repeat purchase days
+        (``repeat_order_value``, company currency; 0 without a repeat)."""
         today = company._loyalty_today()
         self.env.cr.execute(
             SQL(
@@ -37,7 +38,7 @@ class CustomerMembership(models.Model):
                        greatest(purchase_day_count - 1, 0),
                        last_order_date - first_order_date,
                        %(today)s::date - first_order_date,
-                       COALESCE(average_order_value, 0)
+                       COALESCE(repeat_order_value, 0)
                   FROM customer_membership
                  WHERE company_id = %(company)s
                    AND order_count > 0

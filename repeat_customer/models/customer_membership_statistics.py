@@ -11,6 +11,9 @@ from ..tools.numbers import pg_array
 
 # a full pass (every member from all documents) at least this often
 FULL_STATS_DAYS = 7
+# what the statistics pass computes, for its signature: a database whose
+# figures were computed without one of them is recomputed in full
+STATS_FIGURES = "orders,days,spend,average,repeat-average,window"
 # documents written by a transaction that started before the last pass but
 # committed after it are still seen: "changed since" looks this far back
 SINCE_MARGIN = timedelta(hours=1)
@@ -82,6 +85,22 @@ class CustomerMembership(models.Model):
                 SELECT id, partner_id FROM customer_membership WHERE %(members)s
             ),
             purchase(membership_id, day, amount, is_order) AS (%(purchases)s),
+            purchase_day AS (
+                SELECT membership_id, day, sum(amount) AS amount,
+                       min(day) OVER (PARTITION BY membership_id) AS first_day
+                  FROM purchase
+                 GROUP BY membership_id, day
+                HAVING max(is_order) = 1
+            ),
+            repeat_day AS (
+                -- the Gamma-Gamma model's m: the mean value of the repeat
+                -- purchase days (a day's documents added up, the first day
+                -- left out)
+                SELECT membership_id, avg(amount) AS average
+                  FROM purchase_day
+                 WHERE day > first_day
+                 GROUP BY membership_id
+            ),
             agg AS (
                 SELECT membership_id,
                        min(day) FILTER (WHERE is_order = 1) AS first_day,
@@ -110,12 +129,14 @@ class CustomerMembership(models.Model):
                        COALESCE(agg.total, 0) AS total,
                        COALESCE(agg.total / NULLIF(agg.order_count, 0), 0)
                            AS average,
+                       COALESCE(repeat_day.average, 0) AS repeat_average,
                        COALESCE(agg.window_count, 0) AS window_count,
                        COALESCE(agg.window_total, 0) AS window_total,
                        COALESCE(agg.window_count2, 0) AS window_count2,
                        COALESCE(agg.window_total2, 0) AS window_total2
                   FROM mem
                   LEFT JOIN agg ON agg.membership_id = mem.id
+                  LEFT JOIN repeat_day ON repeat_day.membership_id = mem.id
             )
             """,
             members=members,
@@ -144,17 +165,18 @@ class CustomerMembership(models.Model):
                        purchase_day_count = new.day_count,
                        total_spent = new.total,
                        average_order_value = new.average,
+                       repeat_order_value = new.repeat_average,
                        rfm_frequency = new.window_count,
                        rfm_monetary = new.window_total
                   FROM new
                  WHERE m.id = new.id
                    AND (m.first_order_date, m.last_order_date, m.order_count,
                         m.purchase_day_count, m.total_spent, m.average_order_value,
-                        m.rfm_frequency, m.rfm_monetary)
+                        m.repeat_order_value, m.rfm_frequency, m.rfm_monetary)
                        IS DISTINCT FROM
                        (new.first_day, new.last_day, new.order_count,
                         new.day_count, new.total, new.average,
-                        new.window_count, new.window_total)
+                        new.repeat_average, new.window_count, new.window_total)
              RETURNING m.id
                 """,
                 fresh=self._fresh_statistics_sql(
@@ -172,6 +194,8 @@ class CustomerMembership(models.Model):
         """The settings the statistics depend on; a change forces a full pass."""
         return json.dumps(
             [
+                # the figures a pass computes: a new one needs a full pass
+                STATS_FIGURES,
                 company.loyalty_stats_source,
                 company.loyalty_rfm_window_days,
                 company._loyalty_tz(),

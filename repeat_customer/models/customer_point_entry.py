@@ -351,6 +351,22 @@ class CustomerPointEntry(models.Model):
     # What the programme posts
     # ------------------------------------------------------------------
     @api.model
+    def _open_earn_domain(self):
+        """Earned points not reversed by a cancellation (a credit note's
+        partial reversal leaves them open): an order holding such a line does
+        not earn again, and cancelling it reverses what is left of them. The
+        one definition, read through ``search`` and, in the SQL of
+        confirmations, through ``_search``."""
+        return [
+            ("kind", "=", "earn"),
+            (
+                "reversal_ids",
+                "not any",
+                [("kind", "=", "reverse"), ("credit_note_id", "=", False)],
+            ),
+        ]
+
+    @api.model
     def _reverse(self, entries, amounts=None, credit_note=None, date=None):
         """Post the reversal of ``entries`` (earned or redeemed lines), in the
         state of the line reversed: ``amounts`` is {entry id: points to

@@ -478,6 +478,15 @@ class ResCompany(models.Model):
             ),
         }
 
+    def _loyalty_tier_multiplier(self, tier_id):
+        """The points multiplier of the tier ``tier_id`` of the company's
+        programme (1 without a tier): the one reading of it, for the orders
+        confirmed in SQL and the quotations being edited alike."""
+        one_record(self)
+        if not tier_id:
+            return 1.0
+        return dict(self._loyalty_programme()["tier_multipliers"]).get(tier_id, 1.0)
+
     @api.constrains(*SETTING_BOUNDS)
     def _check_loyalty_settings_bounds(self):
         for company in self:

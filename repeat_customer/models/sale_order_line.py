@@ -26,6 +26,34 @@ class SaleOrderLine(models.Model):
         help="The ledger line of the points this discount line spent.",
     )
 
+    @api.model
+    def _loyalty_earning_domain(self):
+        """The lines that earn points, and so the lines whose refund gives
+        them back: product lines (the points discount lines among them, which
+        lower what the order earns), not sections, notes or down payments.
+        The one definition, read by the SQL of confirmations (through
+        ``_search``), by quotations being edited and by credit notes (through
+        ``_loyalty_earning_lines``); the programme's exclusions and category
+        multipliers then apply to them (``tools.points.order_points``)."""
+        return [
+            ("display_type", "=", False),
+            ("is_downpayment", "=", False),
+            ("product_id", "!=", False),
+        ]
+
+    def _loyalty_earning_lines(self):
+        """Those of the lines ``self`` that earn points."""
+        return self.filtered_domain(self._loyalty_earning_domain())
+
+    def _loyalty_points_line(self, amount=None):
+        """The line as ``tools.points.order_points`` takes it: (product,
+        category path, ``amount``, by default its untaxed subtotal)."""
+        return (
+            self.product_id.id,
+            self.product_id.categ_id.parent_path or "",
+            self.price_subtotal if amount is None else amount,
+        )
+
     def _compute_price_unit(self):
         # the price of a points discount is the value of the points spent
         return super(

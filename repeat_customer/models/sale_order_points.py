@@ -9,19 +9,6 @@ from odoo.tools import SQL, float_round
 from ..tools.numbers import one_record
 from ..tools.points import order_points
 
-# earned lines not reversed by a cancellation: an order holding one must not
-# earn again
-OPEN_EARN_LINES = SQL(
-    """
-    SELECT e.sale_order_id FROM customer_point_entry e
-     WHERE e.kind = 'earn'
-       AND NOT EXISTS (
-           SELECT 1 FROM customer_point_entry r
-            WHERE r.reversed_entry_id = e.id AND r.kind = 'reverse'
-              AND r.credit_note_id IS NULL)
-    """
-)
-
 
 class SaleOrder(models.Model):
     _inherit = "sale.order"
@@ -72,28 +59,20 @@ class SaleOrder(models.Model):
             inputs.update(saved._loyalty_points_inputs_sql())
         for order in self - saved:
             membership = order._loyalty_memberships().get(order.id)
+            tier_id = membership.tier_id.id if membership else None
             inputs[order.id] = {
                 "company": order.company_id,
                 "rate": order.currency_rate or 1.0,
                 "date": order._loyalty_order_date(),
                 "membership_id": membership.id if membership else None,
                 "membership_state": membership.state if membership else None,
-                "tier_id": membership.tier_id.id if membership else None,
-                "tier_multiplier": membership.tier_id.points_multiplier
-                if membership and membership.tier_id
-                else 1.0,
+                "tier_id": tier_id,
+                "tier_multiplier": order.company_id._loyalty_tier_multiplier(tier_id),
                 "birthdate_date": order.partner_id.commercial_partner_id.birthdate_date,
                 "has_points": False,
                 "lines": [
-                    (
-                        line.product_id.id,
-                        line.product_id.categ_id.parent_path or "",
-                        line.price_subtotal,
-                    )
-                    for line in order.order_line
-                    if not line.display_type
-                    and not line.is_downpayment
-                    and line.product_id
+                    line._loyalty_points_line()
+                    for line in order.order_line._loyalty_earning_lines()
                 ],
             }
         return inputs
@@ -107,7 +86,7 @@ class SaleOrder(models.Model):
                 SELECT so.id, so.company_id, so.currency_rate, so.state,
                        so.date_order, m.id, m.state, m.tier_id,
                        cp.birthdate_date,
-                       so.id IN (%(open_earn)s AND e.sale_order_id = so.id)
+                       so.id IN (%(open_earn)s)
                   FROM sale_order so
                   JOIN res_partner p ON p.id = so.partner_id
                   JOIN res_partner cp ON cp.id = p.commercial_partner_id
@@ -116,10 +95,21 @@ class SaleOrder(models.Model):
                  WHERE so.id = ANY(%(ids)s)
                 """,
                 ids=self.ids,
-                open_earn=OPEN_EARN_LINES,
+                open_earn=self._loyalty_open_earn_query(),
             )
         )
         orders = cr.fetchall()
+        # sudo: the lines that earn are the order's, whoever confirms it
+        earning = (
+            self.env["sale.order.line"]
+            .sudo()
+            ._search(
+                [
+                    ("order_id", "in", self.ids),
+                    *self.env["sale.order.line"]._loyalty_earning_domain(),
+                ]
+            )
+        )
         cr.execute(
             SQL(
                 """
@@ -129,11 +119,10 @@ class SaleOrder(models.Model):
                   JOIN product_product pp ON pp.id = sol.product_id
                   JOIN product_template pt ON pt.id = pp.product_tmpl_id
                   LEFT JOIN product_category pc ON pc.id = pt.categ_id
-                 WHERE sol.order_id = ANY(%s) AND sol.display_type IS NULL
-                   AND NOT COALESCE(sol.is_downpayment, FALSE)
+                 WHERE sol.id IN (%s)
                  ORDER BY sol.order_id, sol.sequence, sol.id
                 """,
-                self.ids,
+                earning.subselect(),
             )
         )
         lines = defaultdict(list)
@@ -164,11 +153,9 @@ class SaleOrder(models.Model):
                 "membership_id": membership_id,
                 "membership_state": membership_state,
                 "tier_id": tier_id,
-                "tier_multiplier": dict(
-                    companies.browse(company_id)._loyalty_programme()[
-                        "tier_multipliers"
-                    ]
-                ).get(tier_id, 1.0),
+                "tier_multiplier": companies.browse(
+                    company_id
+                )._loyalty_tier_multiplier(tier_id),
                 "birthdate_date": birthdate_date,
                 "has_points": has_points,
                 "lines": lines[order_id],
@@ -192,7 +179,7 @@ class SaleOrder(models.Model):
                 data["rate"],
                 company._loyalty_programme(),
                 data["date"],
-                data["tier_multiplier"] if data["tier_id"] else 1.0,
+                data["tier_multiplier"],
                 data["birthdate_date"],
                 company.loyalty_points_per_unit,
                 company.loyalty_points_rounding,
@@ -206,14 +193,22 @@ class SaleOrder(models.Model):
             )
         return result
 
-    def _loyalty_open_earn_orders(self):
-        """Ids of the orders of ``self`` holding earned points not reversed by
-        a cancellation: confirming them again must not earn twice."""
-        self.env["customer.point.entry"].flush_model()
-        self.env.cr.execute(
-            SQL("%s AND e.sale_order_id = ANY(%s)", OPEN_EARN_LINES, self.ids)
+    def _loyalty_open_earn_query(self):
+        """SQL of the ids of the orders of ``self`` holding earned points not
+        reversed by a cancellation (``_open_earn_domain``)."""
+        # sudo: the ledger is the programme's; the orders are the user's
+        entries = self.env["customer.point.entry"].sudo()
+        return entries._search(
+            [("sale_order_id", "in", self.ids), *entries._open_earn_domain()]
+        ).select("sale_order_id")
+
+    def _loyalty_open_earn_entries(self):
+        """The earned points of the orders ``self`` not reversed by a
+        cancellation (``_open_earn_domain``), as superuser."""
+        entries = self.env["customer.point.entry"].sudo()
+        return entries.search(
+            [("sale_order_id", "in", self.ids), *entries._open_earn_domain()]
         )
-        return {row[0] for row in self.env.cr.fetchall()}
 
     def _loyalty_earn_points(self):
         """Post the earned points of the confirmed orders of ``self``.
@@ -291,15 +286,7 @@ class SaleOrder(models.Model):
         if not orders:
             return
         entries_model = self.env["customer.point.entry"].sudo()
-        open_orders = orders._loyalty_open_earn_orders()
-        earned = entries_model.search(
-            [
-                ("sale_order_id", "in", list(open_orders)),
-                ("kind", "=", "earn"),
-            ]
-        ).filtered(
-            lambda e: not e.reversal_ids.filtered(lambda r: not r.credit_note_id)
-        )
+        earned = orders._loyalty_open_earn_entries()
         if earned:
             amounts = {
                 e.id: e.points + sum(e.reversal_ids.mapped("points")) for e in earned
@@ -307,6 +294,27 @@ class SaleOrder(models.Model):
             entries_model._reverse(earned, amounts)
         redemption_lines = orders.sudo().order_line.filtered("loyalty_point_entry_id")
         redemption_lines.unlink()
+
+    def _loyalty_refunded_share(self, entry, credit_lines):
+        """The share of what the order ``self`` earned (``entry``) that the
+        credit note lines ``credit_lines`` refund, from 0 to 1: the base of
+        the refunded earning lines (their amounts in company currency, the
+        programme's exclusions and category multipliers applied as earning
+        applies them) over the base the entry earned on."""
+        one_record(self)
+        earning = self.order_line._loyalty_earning_lines()
+        refunded = [
+            sale_line._loyalty_points_line(line.balance)
+            for line in credit_lines
+            for sale_line in (line.sale_line_ids & earning)[:1]
+        ]
+        if not refunded or entry.base_amount <= 0:
+            return 0.0
+        programme = self.company_id._loyalty_programme()
+        base = order_points(
+            refunded, 1.0, programme, entry.date, 1.0, None, 0.0, "down"
+        ).base
+        return min(max(base / entry.base_amount, 0.0), 1.0)
 
     @api.model
     def _loyalty_reverse_for_credit_notes(self, credit_notes):
@@ -319,37 +327,15 @@ class SaleOrder(models.Model):
             orders = lines.sale_line_ids.order_id.filtered(lambda o: o.state == "sale")
             if not orders:
                 continue
-            earned = entries_model.search(
-                [
-                    ("sale_order_id", "in", orders.ids),
-                    ("kind", "=", "earn"),
-                ]
-            ).filtered(
-                lambda e: not e.reversal_ids.filtered(lambda r: not r.credit_note_id)
-            )
             amounts = {}
-            for entry in earned:
+            for entry in orders._loyalty_open_earn_entries():
                 if entry.reversal_ids.filtered(
                     lambda r, cn=credit_note: r.credit_note_id == cn
                 ):
                     continue
-                order = entry.sale_order_id
-                order_lines = order.order_line.filtered(
-                    lambda sol: (
-                        not sol.display_type
-                        and not sol.is_downpayment
-                        and not sol.loyalty_point_entry_id
-                    )
-                )
-                base = sum(order_lines.mapped("price_subtotal")) / (
-                    order.currency_rate or 1.0
-                )
-                refunded = sum(
-                    line.balance for line in lines if line.sale_line_ids & order_lines
-                )
-                if base <= 0 or refunded <= 0:
+                share = entry.sale_order_id._loyalty_refunded_share(entry, lines)
+                if share <= 0:
                     continue
-                share = min(refunded / base, 1.0)
                 already = -sum(entry.reversal_ids.mapped("points"))
                 points = min(
                     int(float_round(entry.points * share, precision_rounding=1.0)),

@@ -9,6 +9,7 @@ import numpy as np
 
 from odoo.exceptions import ValidationError
 from odoo.tests import TransactionCase, tagged
+from odoo.tools import SQL
 
 from ..models.customer_membership_churn import DAYS_PER_PERIOD
 from ..tools import bgnbd, gammagamma
@@ -135,7 +136,18 @@ class TestMemberLifetimeValue(RepeatCustomerCase):
             member = self._membership(partner)
             with self.subTest(member=partner.name):
                 x = member.purchase_day_count - 1
-                m = member.average_order_value
+                # m: the mean of the repeat purchase days, by hand from the
+                # orders (a day's orders added up, the first day left out)
+                days = {}
+                for order in self.env["sale.order"].search(
+                    [("partner_id", "=", partner.id), ("state", "=", "sale")]
+                ):
+                    day = order.date_order.date()
+                    days[day] = days.get(day, 0.0) + order.amount_untaxed
+                repeat = [amount for day, amount in days.items() if day > min(days)]
+                m = sum(repeat) / len(repeat) if repeat else 0.0
+                self.assertEqual(len(repeat), x)
+                self.assertAlmostEqual(member.repeat_order_value, m, places=2)
                 p, q, v = spend["p"], spend["q"], spend["v"]
                 expected_value = p * (v + x * m) / (p * x + q - 1)
                 self.assertAlmostEqual(
@@ -176,3 +188,115 @@ class TestMemberLifetimeValue(RepeatCustomerCase):
         ):
             with self.subTest(vals=vals), self.assertRaises(ValidationError):
                 self.company.write(vals)
+
+
+def _cdnow_transactions(until="19970930"):
+    """The raw CDNOW sample shipped with ``lifetimes`` (read as data only):
+    (customer, day, amount) of each transaction up to ``until``, the end of
+    the paper's 39-week calibration period."""
+    spec = importlib.util.find_spec("lifetimes")
+    if spec is None or not spec.submodule_search_locations:
+        raise AssertionError("the 'lifetimes' package (requirements-test.txt)")
+    path = Path(spec.submodule_search_locations[0], "datasets", "CDNOW_sample.txt")
+    rows = []
+    with open(path) as handle:
+        for line in handle:
+            customer, _id, day, _quantity, amount = line.split()
+            if day <= until:
+                rows.append((customer, f"{day[:4]}-{day[4:6]}-{day[6:]}", amount))
+    return rows
+
+
+@tagged("post_install", "-at_install")
+class TestSpendModelFromTransactions(RepeatCustomerCase):
+    """Item 12 of issue 26: the Gamma-Gamma model takes m, the mean value of
+    the repeat purchases (a day's orders added up, the first day left out),
+    in fitting and scoring. From the raw transactions of the CDNOW sample,
+    turned into orders of members, the addon's own path (the purchase
+    statistics, the churn inputs, the fit) reproduces the published
+    p = 6.25, q = 3.74, v = 15.44 (Fader, Hardie & Lee 2005, 946 customers
+    with a repeat purchase in the calibration period)."""
+
+    def _load(self, rows):
+        """One member per customer and one confirmed order per transaction,
+        written in bulk (thousands of orders through the ORM would take
+        minutes): the columns the purchase statistics read."""
+        customers = sorted({customer for customer, _day, _amount in rows})
+        partners = self.env["res.partner"].create(
+            [{"name": f"CDNOW {customer}"} for customer in customers]
+        )
+        members = self.Membership.create(
+            [{"partner_id": p.id, "company_id": self.company.id} for p in partners]
+        )
+        partner_of = dict(zip(customers, partners.ids, strict=True))
+        self.env.flush_all()
+        company, currency, uid = (
+            self.company.id,
+            self.company.currency_id.id,
+            self.env.uid,
+        )
+        self.env.cr.execute_values(
+            f"""
+            INSERT INTO sale_order (
+                name, company_id, partner_id, partner_invoice_id,
+                partner_shipping_id, currency_id, state, date_order,
+                currency_rate, amount_untaxed, amount_tax, amount_total,
+                locked, require_signature, require_payment, prepayment_percent,
+                create_uid, write_uid, create_date, write_date)
+            SELECT 'CDNOW' || v.n, {company:d}, v.partner, v.partner, v.partner,
+                   {currency:d}, 'sale', v.day::timestamp + interval '12 hours',
+                   1.0, v.amount::numeric, 0, v.amount::numeric,
+                   FALSE, FALSE, FALSE, 1.0, {uid:d}, {uid:d},
+                   now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC'
+              FROM (VALUES %s) AS v(n, partner, day, amount)
+            """,
+            [
+                (index, partner_of[customer], day, amount)
+                for index, (customer, day, amount) in enumerate(rows)
+            ],
+            page_size=2000,
+        )
+        self.env.invalidate_all()
+        return members, dict(zip(customers, members, strict=True))
+
+    def test_cdnow_fit_from_the_orders(self):
+        rows = _cdnow_transactions()
+        members, member_of = self._load(rows)
+        Membership = self.Membership
+        Membership._update_statistics(self.company, members.ids)
+        # customer 00004: 29.33 on 1 January, 29.73 on 18 January, 14.96 on
+        # 2 August 1997; m = (29.73 + 14.96) / 2, the basket (29.33 + 29.73 +
+        # 14.96) / 3
+        first = member_of["00004"]
+        self.assertEqual(first.purchase_day_count, 3)
+        self.assertAlmostEqual(first.repeat_order_value, 22.345, places=2)
+        self.assertAlmostEqual(first.average_order_value, 24.673, places=2)
+        # a customer with two orders on one day: the day counts once, summed
+        days = {}
+        for customer, day, amount in rows:
+            days.setdefault(customer, {}).setdefault(day, []).append(float(amount))
+        customer, by_day = next(
+            (c, d)
+            for c, d in sorted(days.items())
+            if len(d) > 1 and any(len(v) > 1 for k, v in d.items() if k > min(d))
+        )
+        repeat = [sum(v) for k, v in sorted(by_day.items()) if k > min(by_day)]
+        self.assertAlmostEqual(
+            member_of[customer].repeat_order_value,
+            sum(repeat) / len(repeat),
+            places=2,
+        )
+        _ids, frequency, _recency, _age, value = Membership._churn_inputs(
+            self.company, SQL("TRUE"), with_value=True
+        )
+        self.assertEqual(len(frequency), 2357)
+        self.assertEqual(int((frequency > 0).sum()), 946)
+        params = Membership._fit_spend_model(self.company, frequency, value)
+        for name, published in {"p": 6.25, "q": 3.74, "v": 15.44}.items():
+            got = params[name]
+            self.assertLess(
+                abs(got - published) / published,
+                0.005,
+                f"{name}={got} vs published {published}",
+            )
+        self.assertEqual(self.company.loyalty_gamma_gamma_params, params)

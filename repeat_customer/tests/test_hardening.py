@@ -13,7 +13,7 @@ from odoo import SUPERUSER_ID, Command, api, fields
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import HttpCase, TransactionCase, new_test_user, tagged
 
-from .common import RepeatCustomerCase, RewardsCase
+from .common import PointsCase, RepeatCustomerCase, RewardsCase
 from .test_campaigns import CampaignCase
 from .test_concurrency import attempt, race
 from .test_service import ServiceCase
@@ -935,3 +935,80 @@ class TestEveryModelGuardsItsValues(RewardsCase):
                             pass
                         except Exception as exc:
                             self.fail(f"{type(exc).__name__}: {exc}")
+
+
+@tagged("post_install", "-at_install")
+class TestRefundReversesWhatWasEarned(PointsCase):
+    """Item 17: the lines that earn points are one definition, read by
+    earning and by credit notes alike: a refunded order with an excluded
+    product and a points discount reverses exactly what it earned."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env["account.chart.template"].try_loading(
+            "generic_coa", company=cls.company, install_demo=False
+        )
+        cls.gift_card = cls.env["product.product"].create(
+            {"name": "Gift card", "list_price": 50.0, "taxes_id": [Command.clear()]}
+        )
+        cls.company.loyalty_points_excluded_product_ids = cls.gift_card
+
+    def _line(self, product, price, qty):
+        return Command.create(
+            {
+                "product_id": product.id,
+                "price_unit": price,
+                "product_uom_qty": qty,
+                "tax_id": [Command.clear()],
+            }
+        )
+
+    def _refund(self, invoice, products):
+        """A credit note of the ``products`` lines of ``invoice`` only."""
+        refund = invoice._reverse_moves()
+        refund.invoice_line_ids = [
+            Command.unlink(line.id)
+            for line in refund.invoice_line_ids
+            if line.product_id not in products
+        ]
+        refund.action_post()
+        return refund
+
+    def test_partial_refunds_with_an_excluded_product_and_a_points_discount(self):
+        membership = self.Membership.create(
+            {"partner_id": self.customer.id, "company_id": self.company.id}
+        )
+        self._give(membership, 2000)
+        order = (
+            self.env["sale.order"]
+            .with_company(self.company)
+            .create(
+                {
+                    "partner_id": self.customer.id,
+                    "order_line": [
+                        self._line(self.product, 100.0, 2),
+                        self._line(self.gift_card, 50.0, 1),
+                    ],
+                }
+            )
+        )
+        # 2 000 points at 0.01: 20 off
+        order._loyalty_redeem_points(2000)
+        order.action_confirm()
+        earned = self._entries(membership, kind="earn").filtered("sale_order_id")
+        # tea 200, the gift card excluded, the points discount -20
+        self.assertEqual(earned.base_amount, 180.0)
+        self.assertEqual(earned.points, 180)
+        invoice = order._create_invoices()
+        invoice.action_post()
+        discount = self.env.ref("repeat_customer.product_points_discount")
+        # the gift card alone comes back: it earned nothing, nothing goes
+        self._refund(invoice, self.gift_card)
+        self.assertFalse(self._entries(membership, kind="reverse"))
+        # the tea and the points discount come back: 180 of 180
+        self._refund(invoice, self.product | discount)
+        reversed_points = -sum(
+            self._entries(membership, kind="reverse").mapped("points")
+        )
+        self.assertEqual(reversed_points, 180)

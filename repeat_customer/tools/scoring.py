@@ -94,7 +94,9 @@ def value_figures(
 
     1. The expected order value is the Gamma-Gamma conditional expectation
        (``tools.gammagamma.conditional_expected_value``) of the customer's
-       repeat purchases (``frequency``) and average order value.
+       repeat purchases (``frequency``) and the mean value of its repeat
+       purchase days (``average_value``: the first purchase left out, as the
+       model's m is).
     2. The lifetime value sums, over ``months`` months, the purchases the
        BG/NBD model expects in each month times the expected order value,
        discounted at ``yearly_discount`` (a share: 0.1 for 10 %) turned into
