@@ -364,7 +364,9 @@ class ResCompany(models.Model):
     loyalty_points_max_redeem_percent = fields.Float(
         string="Maximum Redemption (%)",
         default=50.0,
-        help="Points may pay at most this share of an order's untaxed amount.",
+        help="Points may pay at most this share of an order's total, taxes "
+        "included (a points discount carries the taxes of the lines it pays "
+        "for).",
     )
     # tiers
     loyalty_tier_rule = fields.Selection(

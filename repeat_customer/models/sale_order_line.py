@@ -107,9 +107,17 @@ class SaleOrderLine(models.Model):
         return result
 
     def unlink(self):
+        # the lines of one redemption (one per set of taxes) go together: its
+        # points come back whole, so no part of its discount may stay
+        lines = self | self.order_id.order_line.filtered(
+            lambda line: (
+                line.loyalty_point_entry_id
+                and line.loyalty_point_entry_id in self.loyalty_point_entry_id
+            )
+        )
         # checked on what remains, before anything is deleted
-        self.order_id._loyalty_check_points_discounts(removed=self)
-        return super().unlink()
+        lines.order_id._loyalty_check_points_discounts(removed=lines)
+        return super(SaleOrderLine, lines).unlink()
 
     @api.ondelete(at_uninstall=False)
     def _unlink_reverse_redemption(self):

@@ -23,19 +23,92 @@ class SaleOrder(models.Model):
         return self.currency_id.round(value_company * (self.currency_rate or 1.0))
 
     def _loyalty_redemption_figures(self, removed=None):
-        """(gross, taken, cap) of this order, in its currency: the untaxed
-        amount of its lines (but ``removed``) other than points discounts,
-        what its points and reward discounts take off, and the most they may
-        take off."""
+        """(gross, taken, cap) of this order, in its currency, taxes
+        included (points pay like money): the total of its lines (but
+        ``removed``) other than points discounts, what its points and reward
+        discounts take off, and the most they may take off."""
         one_record(self)
         lines = self.order_line.filtered(lambda line: not line.display_type)
         if removed:
             lines -= removed
         points_lines = lines.filtered("loyalty_point_entry_id")
-        gross = sum((lines - points_lines).mapped("price_subtotal"))
-        taken = -sum(points_lines.mapped("price_subtotal"))
+        gross = sum((lines - points_lines).mapped("price_total"))
+        taken = -sum(points_lines.mapped("price_total"))
         percent = self.company_id.loyalty_points_max_redeem_percent
         return gross, taken, max(gross, 0.0) * percent / 100.0
+
+    def _loyalty_discount_bases(self):
+        """{taxes: amount} of the lines points may pay for (not sections,
+        notes or points discounts), by the set of their taxes that a
+        discount carries (all but fixed amounts, which do not fall with the
+        price), each amount the lines' untaxed subtotal plus those taxes, in
+        the order's currency."""
+        one_record(self)
+        bases = {}
+        for line in self.order_line:
+            if line.display_type or line.loyalty_point_entry_id:
+                continue
+            taxes = line.tax_id.filtered(lambda tax: tax.amount_type != "fixed")
+            computed = line.tax_id.compute_all(
+                line.price_unit * (1 - (line.discount or 0.0) / 100.0),
+                currency=self.currency_id,
+                quantity=line.product_uom_qty,
+                product=line.product_id,
+                partner=self.partner_shipping_id,
+            )
+            amount = computed["total_excluded"] + sum(
+                tax["amount"] for tax in computed["taxes"] if tax["id"] in taxes.ids
+            )
+            bases[taxes] = bases.get(taxes, 0.0) + amount
+        return bases
+
+    def _loyalty_discount_lines_values(self, amount):
+        """The discount lines that take ``amount`` (taxes included) off the
+        order, as Odoo's own discount rewards do:
+
+        1. ``amount`` is split over the sets of taxes of the order's lines in
+           proportion to what each set's lines come to (taxes included),
+           rounded to the currency, the last set taking the rest;
+        2. each part is a line carrying that set's taxes, priced so that it
+           comes to the part with its taxes: the untaxed amount and the tax
+           both fall with the discount;
+        3. an order with nothing taxed (or nothing to pay for) gets one line
+           without taxes.
+
+        Return [(taxes, price_unit)]."""
+        one_record(self)
+        currency = self.currency_id
+        bases = {
+            taxes: base
+            for taxes, base in self._loyalty_discount_bases().items()
+            if base > 0
+        }
+        total = sum(bases.values())
+        if not total or not any(bases):
+            return [(self.env["account.tax"], -amount)]
+        parts, left = [], amount
+        items = list(bases.items())
+        for index, (taxes, base) in enumerate(items):
+            part = (
+                left
+                if index == len(items) - 1
+                else currency.round(amount * base / total)
+            )
+            left -= part
+            parts.append((taxes, part))
+        values = []
+        for taxes, part in parts:
+            price = -part
+            if taxes:
+                computed = taxes.with_context(
+                    force_price_include=True, round=False, round_base=False
+                ).compute_all(-part, currency=currency)
+                included = taxes.filtered("price_include").ids
+                price = computed["total_excluded"] + sum(
+                    tax["amount"] for tax in computed["taxes"] if tax["id"] in included
+                )
+            values.append((taxes, price))
+        return values
 
     def _loyalty_points_room(self):
         """How many more points may pay for this order under the cap."""
@@ -194,25 +267,37 @@ class SaleOrder(models.Model):
         )
 
     def _loyalty_add_points_line(self, entry, amount, name):
-        """Add the discount line of ``amount`` (order currency) paid by the
-        ledger line ``entry``. The only place that links an order line to the
-        ledger (as superuser: users cannot set the link)."""
+        """Add the discount lines of ``amount`` (order currency, taxes
+        included) paid by the ledger line ``entry``: one per set of taxes of
+        the order's lines (``_loyalty_discount_lines_values``), all linked to
+        the ledger line and removed together. The only place that links an
+        order line to the ledger (as superuser: users cannot set the link)."""
         one_record(self)
         product = self.env.ref("repeat_customer.product_points_discount")
-        line = (
+        values = self._loyalty_discount_lines_values(amount)
+        lines = (
             self.env["sale.order.line"]
             .sudo()
             .create(
-                {
-                    "order_id": self.id,
-                    "product_id": product.id,
-                    "name": name,
-                    "product_uom_qty": 1.0,
-                    "price_unit": -amount,
-                    "tax_id": [Command.clear()],
-                    "loyalty_point_entry_id": entry.id,
-                    "sequence": 10000,
-                }
+                [
+                    {
+                        "order_id": self.id,
+                        "product_id": product.id,
+                        "name": name
+                        if len(values) == 1 or not taxes
+                        else self.env._(
+                            "%(name)s - on products with the taxes %(taxes)s",
+                            name=name,
+                            taxes=", ".join(taxes.mapped("name")),
+                        ),
+                        "product_uom_qty": 1.0,
+                        "price_unit": price,
+                        "tax_id": [Command.set(taxes.ids)],
+                        "loyalty_point_entry_id": entry.id,
+                        "sequence": 10000,
+                    }
+                    for taxes, price in values
+                ]
             )
         )
-        return line.sudo(False)
+        return lines.sudo(False)

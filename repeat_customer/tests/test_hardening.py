@@ -1012,3 +1012,103 @@ class TestRefundReversesWhatWasEarned(PointsCase):
             self._entries(membership, kind="reverse").mapped("points")
         )
         self.assertEqual(reversed_points, 180)
+
+
+@tagged("post_install", "-at_install")
+class TestPointsDiscountCarriesTaxes(PointsCase):
+    """Item 13: a points discount carries the taxes of the lines it pays
+    for, split per set of taxes in proportion, so that the tax base falls
+    with it, on the order and on its invoice."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env["account.chart.template"].try_loading(
+            "generic_coa", company=cls.company, install_demo=False
+        )
+        cls.vat = cls.env["account.tax"].create(
+            {
+                "name": "VAT 15%",
+                "amount": 15.0,
+                "amount_type": "percent",
+                "type_tax_use": "sale",
+                "company_id": cls.company.id,
+            }
+        )
+        cls.membership = cls.Membership.create(
+            {"partner_id": cls.customer.id, "company_id": cls.company.id}
+        )
+
+    def _quotation(self, *lines):
+        return (
+            self.env["sale.order"]
+            .with_company(self.company)
+            .create(
+                {
+                    "partner_id": self.customer.id,
+                    "order_line": [
+                        Command.create(
+                            {
+                                "product_id": self.product.id,
+                                "price_unit": price,
+                                "product_uom_qty": 1,
+                                "tax_id": [Command.set(taxes.ids)],
+                            }
+                        )
+                        for price, taxes in lines
+                    ],
+                }
+            )
+        )
+
+    def _totals(self, record):
+        return (record.amount_untaxed, record.amount_tax, record.amount_total)
+
+    def test_the_tax_falls_with_the_discount(self):
+        self._give(self.membership, 5000)
+        order = self._quotation((210.0, self.vat))
+        self.assertEqual(self._totals(order), (210.0, 31.5, 241.5))
+        # 5 000 points at 0.01 take 50 off the total: 50 / 1.15 = 43.48
+        # untaxed and 6.52 of tax
+        order._loyalty_redeem_points(5000)
+        line = order.order_line.filtered("loyalty_point_entry_id")
+        self.assertEqual(line.tax_id, self.vat)
+        self.assertEqual(line.price_subtotal, -43.48)
+        self.assertEqual(self._totals(order), (166.52, 24.98, 191.5))
+        order.action_confirm()
+        invoice = order._create_invoices()
+        invoice.action_post()
+        self.assertEqual(self._totals(invoice), (166.52, 24.98, 191.5))
+        # the points lower what the order earns by their untaxed amount
+        earned = order.loyalty_point_entry_ids.filtered(lambda e: e.kind == "earn")
+        self.assertEqual(earned.base_amount, 166.52)
+
+    def test_paid_entirely_with_points(self):
+        self.company.loyalty_points_max_redeem_percent = 100.0
+        self._give(self.membership, 230000)
+        order = self._quotation((2000.0, self.vat))
+        self.assertEqual(order._loyalty_points_room(), 230000)
+        order._loyalty_redeem_points(230000)
+        self.assertEqual(self._totals(order), (0.0, 0.0, 0.0))
+        with self.assertRaises(UserError):
+            order._loyalty_redeem_points(1)
+
+    def test_split_per_set_of_taxes_and_removed_together(self):
+        self._give(self.membership, 4300)
+        order = self._quotation((100.0, self.vat), (100.0, self.env["account.tax"]))
+        # 43 over 115 (taxed) and 100 (untaxed): 23 and 20; the taxed part
+        # is 20 untaxed and 3 of tax
+        order._loyalty_redeem_points(4300)
+        lines = order.order_line.filtered("loyalty_point_entry_id")
+        self.assertEqual(len(lines), 2)
+        taxed = lines.filtered("tax_id")
+        self.assertEqual((taxed.tax_id, taxed.price_subtotal), (self.vat, -20.0))
+        self.assertEqual((lines - taxed).price_subtotal, -20.0)
+        self.assertEqual(self._totals(order), (160.0, 12.0, 172.0))
+        self.assertEqual(self.membership.points_balance, 0)
+        # removing one part removes the redemption whole: the points come back
+        taxed.unlink()
+        self.assertFalse(order.order_line.filtered("loyalty_point_entry_id"))
+        self.assertEqual(self._totals(order), (200.0, 15.0, 215.0))
+        self.membership.invalidate_recordset()
+        self.assertEqual(self.membership.points_balance, 4300)
