@@ -50,25 +50,39 @@ TASTE_SHARE = 0.7  # lines in one of the customer's two favourite categories
 TOP = 10
 
 
-def setup_lines(bench, env, line_count):
-    """The bench products and about ``line_count`` order lines (one to three
-    an order), committed."""
+def setup_lines(
+    bench, env, line_count, catalogue=None, staples=0.0, repertoire=30, per_order=2
+):
+    """The bench products and about ``line_count`` order lines, committed.
+
+    By default 200 products in 20 categories and one to three lines an
+    order. With ``catalogue``, that many products (200 a category) and
+    ``per_order`` lines an order on average; with ``staples``, that share of
+    the lines are the customer's own repertoire of ``repertoire`` products
+    (drawn once per customer by popularity, the first ones bought most),
+    bought again and again as a household rebuys its groceries."""
     company = bench.company(env)
+    if catalogue:
+        categories_count = max(CATEGORIES, catalogue // 200)
+        per_category = max(1, catalogue // categories_count)
+    else:
+        categories_count, per_category = CATEGORIES, PRODUCTS_PER_CATEGORY
     categories = env["product.category"].create(
-        [{"name": f"Bench Category {index:02d}"} for index in range(CATEGORIES)]
+        [{"name": f"Bench Category {index:03d}"} for index in range(categories_count)]
     )
-    products = env["product.product"].create(
-        [
-            {
-                "name": f"Bench Product {c:02d}-{p}",
-                "categ_id": category.id,
-                "list_price": 10.0 + 5 * p + c,
-                "sale_ok": True,
-            }
-            for c, category in enumerate(categories)
-            for p in range(PRODUCTS_PER_CATEGORY)
-        ]
-    )
+    products = env["product.product"]
+    for category_index, category in enumerate(categories):
+        products |= env["product.product"].create(
+            [
+                {
+                    "name": f"Bench Product {category_index:03d}-{p}",
+                    "categ_id": category.id,
+                    "list_price": 1.0 + (5 * p + category_index) % 40,
+                    "sale_ok": True,
+                }
+                for p in range(per_category)
+            ]
+        )
     env.cr.execute(
         """
         SELECT count(*) FROM sale_order
@@ -77,8 +91,8 @@ def setup_lines(bench, env, line_count):
         [company.id],
     )
     orders = env.cr.fetchone()[0]
-    # two lines an order on average: a share of the orders gets lines
-    share = min(1.0, line_count / 2.0 / max(orders, 1))
+    # ``per_order`` lines an order on average: a share of the orders gets lines
+    share = min(1.0, line_count / float(per_order) / max(orders, 1))
     env.cr.execute(
         """
         CREATE TEMP TABLE bench_product AS
@@ -101,20 +115,38 @@ def setup_lines(bench, env, line_count):
                            AS weight
                   FROM product_product pp WHERE pp.id = ANY(%(ids)s)) p
           JOIN product_template pt ON pt.id = p.product_tmpl_id;
-        CREATE TEMP TABLE bench_line AS
+        CREATE TEMP TABLE bench_draw AS
         SELECT so.id AS order_id, so.partner_id, so.currency_id, so.company_id,
-               n AS sequence,
-               CASE WHEN random() < %(taste)s
-                    THEN (hashtext(p.commercial_partner_id::text || ':' ||
-                                   (random() < 0.5)::text) & 2147483647) %% %(cats)s
-                    END AS category,
-               random() AS u
+               p.commercial_partner_id AS customer, n AS sequence,
+               random() AS kind, random() AS u
           FROM sale_order so
           JOIN res_partner p ON p.id = so.partner_id
          CROSS JOIN LATERAL generate_series(
-             1, 1 + (random() < 0.6)::int + (random() < 0.4)::int) n
+             1, CASE WHEN %(per_order)s <= 2
+                     THEN 1 + (random() < 0.6)::int + (random() < 0.4)::int
+                     ELSE 1 + floor(random() * (2 * %(per_order)s - 1))::int END) n
          WHERE so.company_id = %(company)s AND so.state = 'sale'
            AND random() < %(share)s;
+        CREATE TEMP TABLE bench_line AS
+        SELECT order_id, partner_id, currency_id, company_id, sequence,
+               CASE WHEN kind >= %(staples)s AND random() < %(taste)s
+                    THEN (hashtext(customer::text || ':' ||
+                                   (random() < 0.5)::text) & 2147483647) %% %(cats)s
+                    END AS category,
+               CASE WHEN kind < %(staples)s
+                    -- one of the customer's own products, the first ones
+                    -- of the repertoire far more often
+                    THEN (hashtext(customer::text || ':staple:' ||
+                                   floor(%(repertoire)s * power(random(), 2))::text)
+                          & 2147483647)::float8 / 2147483648.0
+                    ELSE u END AS u
+          FROM bench_draw;
+        -- a draw's product: the one whose share of the popularity (of all
+        -- products, or of its category) holds the draw, found by index
+        CREATE INDEX ON bench_product (lo);
+        CREATE INDEX ON bench_product (category, cat_lo);
+        ANALYZE bench_product;
+        ANALYZE bench_line;
         INSERT INTO sale_order_line
                (order_id, sequence, name, product_id, product_uom, product_uom_qty,
                 price_unit, price_subtotal, price_total, price_tax, discount,
@@ -127,20 +159,33 @@ def setup_lines(bench, env, line_count):
                l.currency_id, l.partner_id, 'sale', 'manual', 'no', 1, 1,
                now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC'
           FROM bench_line l
-          JOIN bench_product bp
-            ON CASE WHEN l.category IS NULL
-                    THEN l.u * bp.total >= bp.lo AND l.u * bp.total < bp.hi
-                    ELSE bp.category = l.category
-                         AND l.u * bp.cat_total >= bp.cat_lo
-                         AND l.u * bp.cat_total < bp.cat_hi END;
+          CROSS JOIN LATERAL (
+              SELECT * FROM (
+                  (SELECT b.* FROM bench_product b
+                    WHERE l.category IS NULL
+                      AND b.lo <= l.u * (SELECT max(total) FROM bench_product)
+                    ORDER BY b.lo DESC LIMIT 1)
+                  UNION ALL
+                  (SELECT b.* FROM bench_product b
+                    WHERE b.category = l.category
+                      AND b.cat_lo <= l.u * (
+                          SELECT max(c.cat_total) FROM bench_product c
+                           WHERE c.category = l.category)
+                    ORDER BY b.category, b.cat_lo DESC LIMIT 1)
+              ) pick LIMIT 1
+          ) bp
+         ORDER BY l.order_id, bp.id;
         """,
         {
-            "per": PRODUCTS_PER_CATEGORY,
+            "per": per_category,
             "ids": products.ids,
             "taste": TASTE_SHARE,
-            "cats": CATEGORIES,
+            "cats": categories_count,
             "company": company.id,
             "share": share,
+            "per_order": per_order,
+            "staples": staples,
+            "repertoire": repertoire,
         },
     )
     written = env.cr.rowcount
@@ -168,20 +213,25 @@ def evaluate(env, company):
               FROM customer_product_similarity
              WHERE company_id = %(company)s AND product_id IS NULL
         ),
-        last_visible AS (
-            SELECT DISTINCT b.membership_id, b.product_id
-              FROM bench_visible_last b
-        ),
         baseline AS (
+            SELECT m.membership_id, p.product_id
+              FROM members m CROSS JOIN popular p
+             WHERE p.position <= %(top)s
+        ),
+        again AS (
+            -- the member's own most frequent products before the held-out
+            -- order (the most recent first among equals)
             SELECT membership_id, product_id FROM (
-                SELECT m.membership_id, p.product_id,
-                       row_number() OVER (PARTITION BY m.membership_id
-                                          ORDER BY p.position) AS position
-                  FROM members m CROSS JOIN popular p
-                 WHERE NOT EXISTS (
-                     SELECT 1 FROM last_visible v
-                      WHERE v.membership_id = m.membership_id
-                        AND v.product_id = p.product_id)
+                SELECT v.membership_id, v.product_id,
+                       row_number() OVER (
+                           PARTITION BY v.membership_id
+                           ORDER BY count(DISTINCT v.order_id) DESC,
+                                    max(v.local_at) DESC, v.product_id) AS position
+                  FROM bench_all_line v
+                 WHERE v.membership_id IN (SELECT membership_id FROM members)
+                   AND v.quantity > 0
+                   AND v.order_id NOT IN (SELECT order_id FROM bench_held_order)
+                 GROUP BY v.membership_id, v.product_id
             ) r
              WHERE position <= %(top)s
         ),
@@ -189,28 +239,42 @@ def evaluate(env, company):
             SELECT h.membership_id,
                    count(*) AS held,
                    count(o.product_id) AS ours_found,
-                   count(b.product_id) AS baseline_found
+                   count(b.product_id) AS baseline_found,
+                   count(a.product_id) AS again_found
               FROM held h
               LEFT JOIN ours o
                 ON o.membership_id = h.membership_id AND o.product_id = h.product_id
               LEFT JOIN baseline b
                 ON b.membership_id = h.membership_id AND b.product_id = h.product_id
+              LEFT JOIN again a
+                ON a.membership_id = h.membership_id AND a.product_id = h.product_id
              GROUP BY h.membership_id
         )
         SELECT count(*),
                avg((ours_found > 0)::int), avg(ours_found::float8 / held),
-               avg((baseline_found > 0)::int), avg(baseline_found::float8 / held)
+               avg((baseline_found > 0)::int), avg(baseline_found::float8 / held),
+               avg((again_found > 0)::int), avg(again_found::float8 / held)
           FROM scored
         """,
         {"company": company.id, "top": TOP},
     )
-    members, ours_hit, ours_recall, base_hit, base_recall = env.cr.fetchone()
+    (
+        members,
+        ours_hit,
+        ours_recall,
+        base_hit,
+        base_recall,
+        again_hit,
+        again_recall,
+    ) = env.cr.fetchone()
     return {
         "members_evaluated": members,
         "hit_rate_at_10": round(float(ours_hit or 0), 4),
         "recall_at_10": round(float(ours_recall or 0), 4),
         "baseline_hit_rate_at_10": round(float(base_hit or 0), 4),
         "baseline_recall_at_10": round(float(base_recall or 0), 4),
+        "again_hit_rate_at_10": round(float(again_hit or 0), 4),
+        "again_recall_at_10": round(float(again_recall or 0), 4),
     }
 
 
@@ -252,17 +316,14 @@ def hold_out(env, company):
          WHERE r.position = 1
            AND EXISTS (SELECT 1 FROM bench_order_rank s
                         WHERE s.membership_id = r.membership_id AND s.position = 2);
-        CREATE TEMP TABLE bench_visible_last AS
-        SELECT l.membership_id, l.product_id FROM bench_all_line l
-          JOIN bench_order_rank r
-            ON r.order_id = l.order_id AND r.membership_id = l.membership_id
-         WHERE r.position = 2;
+        CREATE TEMP TABLE bench_held_order AS
+        SELECT r.order_id FROM bench_order_rank r
+         WHERE r.position = 1
+           AND EXISTS (SELECT 1 FROM bench_order_rank s
+                        WHERE s.membership_id = r.membership_id AND s.position = 2);
+        ANALYZE bench_held_order;
         UPDATE sale_order SET state = 'draft'
-         WHERE id IN (SELECT r.order_id FROM bench_order_rank r
-                       WHERE r.position = 1
-                         AND EXISTS (SELECT 1 FROM bench_order_rank s
-                                      WHERE s.membership_id = r.membership_id
-                                        AND s.position = 2));
+         WHERE id IN (SELECT order_id FROM bench_held_order);
         """,
         lines.params,
     )
@@ -278,6 +339,39 @@ def main():
         metavar="N",
         help="first write about N order lines on the company's orders (commits)",
     )
+    parser.add_argument(
+        "--catalogue",
+        type=int,
+        metavar="P",
+        help="with --setup-lines: P products (200 a category) instead of 200",
+    )
+    parser.add_argument(
+        "--staples",
+        type=float,
+        default=0.0,
+        metavar="SHARE",
+        help="with --setup-lines: the share of the lines that are the customer's "
+        "own repertoire, bought again and again (default 0)",
+    )
+    parser.add_argument(
+        "--repertoire",
+        type=int,
+        default=30,
+        help="with --staples: products in a customer's repertoire (default 30)",
+    )
+    parser.add_argument(
+        "--fresh-columns",
+        action="store_true",
+        help="first forget the planner statistics of the columns the addon adds "
+        "to the order lines (as right after installing it over a loaded history; "
+        "needs a database superuser), then time the product neighbours",
+    )
+    parser.add_argument(
+        "--lines-per-order",
+        type=int,
+        default=2,
+        help="with --setup-lines: order lines an order on average (default 2)",
+    )
     add_odoo_arguments(parser, REPO_DIR)
     args = parser.parse_args()
     bench = OdooBench(
@@ -287,7 +381,17 @@ def main():
     if args.setup_lines:
         with bench.env() as env:
             figures["lines_written"] = timed(
-                figures, "setup_s", lambda: setup_lines(bench, env, args.setup_lines)
+                figures,
+                "setup_s",
+                lambda: setup_lines(
+                    bench,
+                    env,
+                    args.setup_lines,
+                    catalogue=args.catalogue,
+                    staples=args.staples,
+                    repertoire=args.repertoire,
+                    per_order=args.lines_per_order,
+                ),
             )
         bench.vacuum_tables(["sale_order_line"])
     with bench.env() as env:
@@ -303,6 +407,24 @@ def main():
             [company.id, company.id],
         )
         figures["members"], figures["order_lines"] = env.cr.fetchone()
+        env.cr.execute("SHOW work_mem")
+        figures["work_mem"] = env.cr.fetchone()[0]
+        if args.fresh_columns:
+            # the statistics an install leaves the order lines without: those
+            # of the columns it adds (transactional, rolled back at the end)
+            env.cr.execute(
+                """
+                DELETE FROM pg_statistic st
+                 USING pg_attribute a, ir_model_fields f
+                 WHERE st.starelid = 'sale_order_line'::regclass
+                   AND a.attrelid = st.starelid AND a.attnum = st.staattnum
+                   AND f.model = 'sale.order.line' AND f.name = a.attname
+                   AND f.id IN (SELECT res_id FROM ir_model_data
+                                 WHERE model = 'ir.model.fields'
+                                   AND module = 'repeat_customer')
+                """
+            )
+            figures["column_statistics_forgotten"] = env.cr.rowcount
         similarity = env["customer.product.similarity"]
         timed(figures, "similarity_s", lambda: similarity._update_similarity(company))
         started = time.perf_counter()
@@ -338,6 +460,12 @@ def main():
         print(
             f"  setup: {figures['lines_written']:,} lines in {figures['setup_s']:.1f} s"
         )
+    print(f"  server work_mem {figures['work_mem']}")
+    if args.fresh_columns:
+        print(
+            "  statistics of the addon's order-line columns forgotten: "
+            f"{figures['column_statistics_forgotten']}"
+        )
     print(f"  product neighbours          {figures['similarity_s']:8.2f} s")
     for key, label, rows in (
         ("computation_s", "weekly pass (the history as it was)", "rows_written"),
@@ -366,6 +494,16 @@ def main():
         f"  {'popularity baseline':24}{figures['baseline_hit_rate_at_10']:>14.1%}"
         f"{figures['baseline_recall_at_10']:>12.1%}"
     )
+    print(
+        f"  {'buy-again baseline':24}{figures['again_hit_rate_at_10']:>14.1%}"
+        f"{figures['again_recall_at_10']:>12.1%}"
+    )
+    best = max(figures["baseline_hit_rate_at_10"], figures["again_hit_rate_at_10"])
+    if best:
+        print(
+            f"  hit rate@10 against the better baseline: "
+            f"{figures['hit_rate_at_10'] / best - 1:+.1%} (target >= +5 %)"
+        )
     print(f"  peak memory {figures['peak_mb']:.0f} MB")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:

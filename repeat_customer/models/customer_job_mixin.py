@@ -99,7 +99,8 @@ class CustomerJobMixin(models.AbstractModel):
     @api.model
     def _job_analyze(self, tables):
         """ANALYZE those of ``tables`` whose planner statistics are missing or
-        stale: after a bulk load or a data migration done just before
+        stale, or that have columns without statistics (added by an install
+        since the last ANALYZE): after a bulk load or a data migration done just before
         (autovacuum may not have run yet), or after this transaction changed
         many of their rows (an install enrolling every customer), which
         autovacuum cannot see before it commits. Without statistics the
@@ -111,7 +112,18 @@ class CustomerJobMixin(models.AbstractModel):
                 """
                 SELECT c.relname, c.reltuples, s.n_mod_since_analyze,
                        COALESCE(x.n_tup_ins + x.n_tup_upd + x.n_tup_del, 0),
-                       txid_current()
+                       txid_current(),
+                       -- columns added since the last ANALYZE (an install
+                       -- adding its own) have no statistics at all
+                       EXISTS (
+                           SELECT 1 FROM pg_attribute a
+                            WHERE a.attrelid = c.oid AND a.attnum > 0
+                              AND NOT a.attisdropped AND a.attstattarget <> 0
+                              AND NOT EXISTS (
+                                  SELECT 1 FROM pg_stats st
+                                   WHERE st.schemaname = current_schema()
+                                     AND st.tablename = c.relname
+                                     AND st.attname = a.attname))
                   FROM pg_class c
                   JOIN pg_stat_user_tables s ON s.relid = c.oid
                   LEFT JOIN pg_stat_xact_user_tables x ON x.relid = c.oid
@@ -125,12 +137,17 @@ class CustomerJobMixin(models.AbstractModel):
         # what this transaction changed in a table before analysing it
         done = self.env.cr.cache.setdefault("repeat_customer.analyzed", {})
         stale = []
-        for table, rows, committed, changed, txid in self.env.cr.fetchall():
+        for table, rows, committed, changed, txid, unknown in self.env.cr.fetchall():
             if (txid, table) in done:
                 changes = changed - done[txid, table]
+                unknown = False
             else:
                 changes = committed + changed
-            if rows < 0 or changes > STALE_SHARE * max(rows, 0) + STALE_MARGIN:
+            if (
+                rows < 0
+                or (unknown and rows > 0)
+                or changes > STALE_SHARE * max(rows, 0) + STALE_MARGIN
+            ):
                 _logger.info(
                     "repeat_customer: ANALYZE %s (%s rows changed)", table, changes
                 )

@@ -25,8 +25,12 @@ SHRINK = 2.0
 CATEGORY_WEIGHT = 0.5
 POPULAR_WEIGHT = 0.1
 # weight of what the member bought before (share of their orders with the
-# product): a repeat customer buys their favourites again
+# product, plus its recency): a repeat customer buys their favourites again
 AGAIN_WEIGHT = 1.0
+# the recency of a product: each order that had it counts (1 - d) d^age, age
+# 0 for the member's last order; and its weight next to the frequency
+RECENCY_DECAY = 0.7
+RECENCY_WEIGHT = 0.5
 
 REASONS = [
     ("again", "Bought Before"),
@@ -83,85 +87,114 @@ class CustomerProductSimilarity(models.Model):
     @api.model
     def _update_similarity(self, company):
         """Replace ``company``'s product neighbours and popular products,
-        from its members' order lines over the RFM window, in one
-        statement."""
-        self.env.cr.execute(
+        from its members' order lines over the RFM window.
+
+        Planned to run in a bounded time whatever the statistics of the
+        permanent tables (a first computation right after the install, whose
+        new columns on the order lines have none, took a quadratic plan on a
+        1.3 M-line history): the tables read are analysed where their
+        statistics are missing, what each member bought (their most recent
+        products, capped) goes into a temporary table analysed before the
+        pairs are counted, and the pairs are joined set-wise."""
+        Membership = self.env["customer.membership"]
+        Membership._job_analyze(
+            ["sale_order", "sale_order_line", "product_product", "product_template"]
+        )
+        cr = self.env.cr
+        cr.execute("DROP TABLE IF EXISTS customer_sim_bought")
+        cr.execute(
             SQL(
                 """
+                CREATE TEMP TABLE customer_sim_bought ON COMMIT DROP AS
                 WITH line AS (%(lines)s),
                 bought AS (
-                    SELECT membership_id, product_id, max(local_at) AS last_at
+                    SELECT membership_id, product_id, max(local_at) AS last_at,
+                           count(DISTINCT order_id) AS orders
                       FROM line WHERE quantity > 0
                      GROUP BY membership_id, product_id
-                ),
-                capped AS (
-                    SELECT membership_id, product_id FROM (
-                        SELECT b.*, row_number() OVER (
-                                   PARTITION BY membership_id
-                                   ORDER BY last_at DESC, product_id) AS position
-                          FROM bought b
-                    ) r
-                     WHERE position <= %(cap)s
-                ),
-                eligible AS (
-                    SELECT pp.id FROM product_product pp
-                      JOIN product_template pt ON pt.id = pp.product_tmpl_id
-                     WHERE pp.active AND pt.active AND pt.sale_ok
-                       AND (pt.company_id IS NULL OR pt.company_id = %(company)s)
-                ),
-                buyers AS (
-                    SELECT product_id, count(*) AS n FROM capped GROUP BY product_id
-                ),
-                pairs AS (
-                    SELECT a.product_id AS i, b.product_id AS j, count(*) AS co
-                      FROM capped a
-                      JOIN capped b
-                        ON b.membership_id = a.membership_id
-                       AND b.product_id <> a.product_id
-                     WHERE b.product_id IN (SELECT id FROM eligible)
-                     GROUP BY a.product_id, b.product_id
-                ),
-                neighbours AS (
-                    SELECT i, j, co, score, row_number() OVER (
-                               PARTITION BY i ORDER BY score DESC, j) AS position
-                      FROM (
-                          SELECT p.i, p.j, p.co,
-                                 p.co / sqrt(bi.n::float8 * bj.n)
-                                      * p.co / (p.co + %(shrink)s) AS score
-                            FROM pairs p
-                            JOIN buyers bi ON bi.product_id = p.i
-                            JOIN buyers bj ON bj.product_id = p.j
-                      ) s
-                ),
-                popular AS (
-                    SELECT product_id, n,
-                           n::float8 / (SELECT count(DISTINCT membership_id)
-                                          FROM capped) AS score,
-                           row_number() OVER (ORDER BY n DESC, product_id)
-                               AS position
-                      FROM buyers
-                     WHERE product_id IN (SELECT id FROM eligible)
-                ),
-                gone AS (
-                    DELETE FROM customer_product_similarity
-                     WHERE company_id = %(company)s
                 )
-                INSERT INTO customer_product_similarity
-                       (company_id, product_id, other_id, score, buyer_count)
-                SELECT %(company)s, i, j, score, co FROM neighbours
-                 WHERE position <= %(top_similar)s
-                UNION ALL
-                SELECT %(company)s, NULL, product_id, score, n FROM popular
-                 WHERE position <= %(top_popular)s
+                -- the member's staples: what they buy most often (the most
+                -- recent among equals), not only their last few products
+                SELECT membership_id, product_id FROM (
+                    SELECT b.*, row_number() OVER (
+                               PARTITION BY membership_id
+                               ORDER BY orders DESC, last_at DESC, product_id)
+                               AS position
+                      FROM bought b
+                ) r
+                 WHERE position <= %(cap)s;
+                ANALYZE customer_sim_bought;
                 """,
-                lines=self.env["customer.membership"]._profile_lines_sql(company),
+                lines=Membership._profile_lines_sql(company),
                 cap=MAX_PRODUCTS_PER_MEMBER,
-                company=company.id,
-                shrink=SHRINK,
-                top_similar=TOP_SIMILAR,
-                top_popular=TOP_POPULAR,
             )
         )
+        with Membership._job_setwise_plans():
+            cr.execute(
+                SQL(
+                    """
+                    WITH capped AS (SELECT * FROM customer_sim_bought),
+                    eligible AS (
+                        SELECT pp.id FROM product_product pp
+                          JOIN product_template pt ON pt.id = pp.product_tmpl_id
+                         WHERE pp.active AND pt.active AND pt.sale_ok
+                           AND (pt.company_id IS NULL OR pt.company_id = %(company)s)
+                    ),
+                    buyers AS (
+                        SELECT product_id, count(*) AS n FROM capped
+                         GROUP BY product_id
+                    ),
+                    pairs AS (
+                        SELECT a.product_id AS i, b.product_id AS j, count(*) AS co
+                          FROM capped a
+                          JOIN capped b
+                            ON b.membership_id = a.membership_id
+                           AND b.product_id <> a.product_id
+                          JOIN eligible e ON e.id = b.product_id
+                         GROUP BY a.product_id, b.product_id
+                    ),
+                    neighbours AS (
+                        SELECT i, j, co, score, row_number() OVER (
+                                   PARTITION BY i ORDER BY score DESC, j) AS position
+                          FROM (
+                              SELECT p.i, p.j, p.co,
+                                     p.co / sqrt(bi.n::float8 * bj.n)
+                                          * p.co / (p.co + %(shrink)s) AS score
+                                FROM pairs p
+                                JOIN buyers bi ON bi.product_id = p.i
+                                JOIN buyers bj ON bj.product_id = p.j
+                          ) s
+                    ),
+                    popular AS (
+                        SELECT b.product_id, b.n,
+                               b.n::float8 / (SELECT count(DISTINCT membership_id)
+                                                FROM capped) AS score,
+                               row_number() OVER (ORDER BY b.n DESC, b.product_id)
+                                   AS position
+                          FROM buyers b
+                          JOIN eligible e ON e.id = b.product_id
+                    ),
+                    gone AS (
+                        DELETE FROM customer_product_similarity
+                         WHERE company_id = %(company)s
+                    )
+                    INSERT INTO customer_product_similarity
+                           (company_id, product_id, other_id, score, buyer_count)
+                    SELECT %(company)s, i, j, score, co FROM neighbours
+                     WHERE position <= %(top_similar)s
+                    UNION ALL
+                    SELECT %(company)s, NULL, product_id, score, n FROM popular
+                     WHERE position <= %(top_popular)s
+                    """,
+                    company=company.id,
+                    shrink=SHRINK,
+                    top_similar=TOP_SIMILAR,
+                    top_popular=TOP_POPULAR,
+                )
+            )
+        cr.execute("DROP TABLE customer_sim_bought")
+        # the recommendations read the rows just written
+        Membership._job_analyze(["customer_product_similarity"])
         self.invalidate_model()
 
     @api.model
@@ -243,8 +276,9 @@ class CustomerRecommendation(models.Model):
         cr = self.env.cr
         ids = pg_array(membership_ids)
         cr.execute(
-            "DROP TABLE IF EXISTS customer_reco_fav, customer_reco_just, "
-            "customer_reco_product, customer_reco_candidate, customer_reco_new"
+            "DROP TABLE IF EXISTS customer_reco_fav, customer_reco_history, "
+            "customer_reco_just, customer_reco_size, customer_reco_product, "
+            "customer_reco_candidate, customer_reco_new"
         )
         cr.execute(
             SQL(
@@ -253,32 +287,66 @@ class CustomerRecommendation(models.Model):
                 SELECT membership_id, category_id, spend_share
                   FROM customer_profile_category
                  WHERE membership_id = ANY(%(ids)s::int[]);
+                CREATE TEMP TABLE customer_reco_history ON COMMIT DROP AS
+                WITH orders AS (
+                    SELECT membership_id, order_id,
+                           row_number() OVER (
+                               PARTITION BY membership_id
+                               ORDER BY local_at DESC, order_id DESC) - 1 AS age,
+                           count(*) OVER (PARTITION BY membership_id) AS orders
+                      FROM (SELECT DISTINCT membership_id, order_id, local_at
+                              FROM customer_profile_batch WHERE quantity > 0) o
+                )
+                SELECT b.membership_id, b.product_id,
+                       count(*) AS bought,
+                       max(o.orders) AS orders,
+                       min(o.age) AS last_age,
+                       count(*)::float8 / max(o.orders) AS frequency,
+                       -- the member's orders that had it, the last one
+                       -- weighing most (about 1 for a product of every order)
+                       sum((1 - %(decay)s) * power(%(decay)s, o.age)) AS recency
+                  FROM (SELECT DISTINCT membership_id, product_id, order_id
+                          FROM customer_profile_batch WHERE quantity > 0) b
+                  JOIN orders o
+                    ON o.membership_id = b.membership_id AND o.order_id = b.order_id
+                 GROUP BY b.membership_id, b.product_id;
                 CREATE TEMP TABLE customer_reco_just ON COMMIT DROP AS
-                SELECT DISTINCT b.membership_id, b.product_id
-                  FROM customer_profile_batch b
-                  JOIN (SELECT DISTINCT ON (membership_id) membership_id, order_id
-                          FROM customer_profile_batch
-                         ORDER BY membership_id, local_at DESC, order_id DESC) l
-                    ON l.membership_id = b.membership_id AND l.order_id = b.order_id;
+                SELECT membership_id, product_id FROM customer_reco_history
+                 -- bought in the last order, and never before: a one-off
+                 -- just bought (a staple comes again)
+                 WHERE last_age = 0 AND bought = 1 AND orders > 1;
+                CREATE TEMP TABLE customer_reco_size ON COMMIT DROP AS
+                SELECT membership_id, count(*) AS products
+                  FROM customer_reco_history GROUP BY membership_id;
                 CREATE TEMP TABLE customer_reco_product ON COMMIT DROP AS
                 SELECT pp.id AS product_id, pt.categ_id,
                        COALESCE(p.score, 0) AS popularity
-                  FROM product_product pp
+                  FROM (
+                      -- the neighbours, the popular products and what the
+                      -- batch bought: one set of ids joined, not an OR of
+                      -- subqueries (rescanned per product when too big to
+                      -- hash in the server's default work_mem)
+                      SELECT other_id AS id FROM customer_product_similarity
+                       WHERE company_id = %(company)s
+                      UNION
+                      SELECT product_id FROM customer_profile_batch
+                  ) ids
+                  JOIN product_product pp ON pp.id = ids.id
                   JOIN product_template pt ON pt.id = pp.product_tmpl_id
                   LEFT JOIN customer_product_similarity p
                     ON p.company_id = %(company)s AND p.product_id IS NULL
                    AND p.other_id = pp.id
                  WHERE pp.active AND pt.active AND pt.sale_ok
-                   AND (pt.company_id IS NULL OR pt.company_id = %(company)s)
-                   AND (pp.id IN (SELECT other_id FROM customer_product_similarity
-                                   WHERE company_id = %(company)s)
-                        OR pp.id IN (SELECT product_id FROM customer_profile_batch));
+                   AND (pt.company_id IS NULL OR pt.company_id = %(company)s);
                 ANALYZE customer_reco_fav;
+                ANALYZE customer_reco_history;
                 ANALYZE customer_reco_just;
+                ANALYZE customer_reco_size;
                 ANALYZE customer_reco_product;
                 """,
                 ids=ids,
                 company=company.id,
+                decay=RECENCY_DECAY,
             )
         )
         cr.execute(
@@ -292,25 +360,23 @@ class CustomerRecommendation(models.Model):
                              sum(score) AS neighbour_score,
                              sum(again) AS again_score
                         FROM (
-                            SELECT m.membership_id, s.other_id AS product_id, s.score,
+                            -- the neighbours of what the member bought, the
+                            -- mean over their products (not a sum, which would
+                            -- swamp their own repurchases), weighted by how
+                            -- often they bought each
+                            SELECT h.membership_id, s.other_id AS product_id,
+                                   s.score * h.frequency / z.products AS score,
                                    0 AS again
-                              FROM (SELECT DISTINCT membership_id, product_id
-                                      FROM customer_profile_batch
-                                     WHERE quantity > 0) m
+                              FROM customer_reco_history h
+                              JOIN customer_reco_size z
+                                ON z.membership_id = h.membership_id
                               JOIN customer_product_similarity s
                                 ON s.company_id = %(company)s
-                               AND s.product_id = m.product_id
+                               AND s.product_id = h.product_id
                             UNION ALL
-                            SELECT b.membership_id, b.product_id, 0,
-                                   count(DISTINCT b.order_id)::float8 / o.orders
-                              FROM customer_profile_batch b
-                              JOIN (SELECT membership_id,
-                                           count(DISTINCT order_id) AS orders
-                                      FROM customer_profile_batch
-                                     GROUP BY membership_id) o
-                                ON o.membership_id = b.membership_id
-                             WHERE b.quantity > 0
-                             GROUP BY b.membership_id, b.product_id, o.orders
+                            SELECT membership_id, product_id, 0,
+                                   frequency + %(recency_weight)s * recency
+                              FROM customer_reco_history
                             UNION ALL
                             SELECT mem.id, p.other_id, 0, 0
                               FROM customer_membership mem
@@ -340,6 +406,7 @@ class CustomerRecommendation(models.Model):
                 ids=ids,
                 company=company.id,
                 popular_candidates=POPULAR_CANDIDATES,
+                recency_weight=RECENCY_WEIGHT,
             )
         )
         cr.execute(
@@ -392,8 +459,9 @@ class CustomerRecommendation(models.Model):
             )
         )
         cr.execute(
-            "DROP TABLE customer_reco_fav, customer_reco_just, customer_reco_product, "
-            "customer_reco_candidate, customer_reco_new"
+            "DROP TABLE customer_reco_fav, customer_reco_history, customer_reco_just, "
+            "customer_reco_size, customer_reco_product, customer_reco_candidate, "
+            "customer_reco_new"
         )
         self.invalidate_model()
         return written

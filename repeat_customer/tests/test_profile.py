@@ -423,22 +423,46 @@ class TestRecommendations(ProfileCase):
     def test_bought_together_first_and_just_bought_left_out(self):
         recommendations = self.member.recommendation_ids
         # buyers: Longjing 4 (with Dan), cups 3, cookies 8, of 8 members;
-        # similarity = co / sqrt(n_i n_j) * co / (co + 2)
-        # cookies: from Longjing 4/sqrt(32) * 4/6 = 0.471, bought before in
-        # one of Dan's two orders 1.0 * 1/2, popularity 0.1 * 8/8, favourite
-        # category 0.5 * 20/120 spent on snacks: 1.155
-        # cups: from Longjing 3/sqrt(12) * 3/5 = 0.520, from cookies
-        # 3/sqrt(24) * 3/5 = 0.367, popularity 0.1 * 3/8: 0.925
+        # similarity = co / sqrt(n_i n_j) * co / (co + 2); Dan has two orders
+        # (cookies three weeks ago, age 1; Longjing last, age 0) and two
+        # products, each in one of his two orders (frequency 1/2)
+        # cookies: bought before, frequency 1/2 + 0.5 x recency (1 - 0.7) x
+        # 0.7^1 = 0.105; from Longjing 4/sqrt(32) * 4/6 = 0.4714 x 1/2 / 2
+        # products = 0.1179; popularity 0.1 * 8/8; favourite category 0.5 *
+        # 20/120 spent on snacks = 0.0833: 0.906
+        # cups: from Longjing 3/sqrt(12) * 3/5 = 0.5196 x 1/2 / 2 = 0.1299,
+        # from cookies 3/sqrt(24) * 3/5 = 0.3674 x 1/2 / 2 = 0.0919,
+        # popularity 0.1 * 3/8 = 0.0375: 0.259
         self.assertEqual(recommendations[:2].product_id, self.cookie | self.cup)
         self.assertEqual(recommendations[:2].mapped("reason"), ["again", "co_purchase"])
-        self.assertAlmostEqual(recommendations[0].score, 1.155, places=3)
-        self.assertAlmostEqual(recommendations[1].score, 0.925, places=3)
+        self.assertAlmostEqual(recommendations[0].score, 0.906, places=3)
+        self.assertAlmostEqual(recommendations[1].score, 0.259, places=3)
+        # Longjing: in his last order and never before, a one-off just bought
         self.assertNotIn(self.longjing, recommendations.product_id, "in the last order")
         self.assertEqual(
             recommendations.mapped("rank"), list(range(1, len(recommendations) + 1))
         )
         # popular products fill in, never a product nobody bought
         self.assertNotIn(self.pot, recommendations.product_id)
+
+    def test_a_staple_of_the_last_order_comes_back(self):
+        """Groceries are rebought: a product of the last order that the member
+        bought before is offered again; Longjing, no longer in the last
+        order, comes back too."""
+        base = datetime(self.today.year, self.today.month, self.today.day, 11)
+        self._sell(self.dan, [(self.cookie, 1, 10.0)], base - timedelta(days=1))
+        self.env.flush_all()
+        self.Membership._update_profiles(self.company, self.member.ids)
+        recommendations = self.member.recommendation_ids
+        # cookies: 2 of 3 orders, ages 0 and 2: 2/3 + 0.5 x 0.3 x (1 + 0.49)
+        self.assertEqual(recommendations[0].product_id, self.cookie)
+        self.assertEqual(recommendations[0].reason, "again")
+        self.assertGreater(recommendations[0].score, 0.667 + 0.5 * 0.3 * 1.49)
+        self.assertIn(self.longjing, recommendations.product_id)
+        self.assertEqual(
+            recommendations.filtered(lambda r: r.product_id == self.longjing).reason,
+            "again",
+        )
 
     def test_a_pass_writes_only_what_changed(self):
         members = self.Membership.search([("company_id", "=", self.company.id)])
