@@ -146,7 +146,16 @@ def setup_lines(
         CREATE INDEX ON bench_product (lo);
         CREATE INDEX ON bench_product (category, cat_lo);
         ANALYZE bench_product;
-        ANALYZE bench_line;
+        CREATE TEMP TABLE bench_pick AS
+        SELECT l.*,
+               l.u * CASE WHEN l.category IS NULL THEN t.total
+                          ELSE c.cat_total END AS pos
+          FROM bench_line l
+          CROSS JOIN (SELECT max(total) AS total FROM bench_product) t
+          LEFT JOIN (SELECT category, max(cat_total) AS cat_total
+                       FROM bench_product GROUP BY category) c
+            ON c.category = l.category;
+        ANALYZE bench_pick;
         INSERT INTO sale_order_line
                (order_id, sequence, name, product_id, product_uom, product_uom_qty,
                 price_unit, price_subtotal, price_total, price_tax, discount,
@@ -158,19 +167,15 @@ def setup_lines(
                bp.list_price, bp.list_price, bp.list_price, 0, 0, 0, l.company_id,
                l.currency_id, l.partner_id, 'sale', 'manual', 'no', 1, 1,
                now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC'
-          FROM bench_line l
+          FROM bench_pick l
           CROSS JOIN LATERAL (
               SELECT * FROM (
                   (SELECT b.* FROM bench_product b
-                    WHERE l.category IS NULL
-                      AND b.lo <= l.u * (SELECT max(total) FROM bench_product)
+                    WHERE l.category IS NULL AND b.lo <= l.pos
                     ORDER BY b.lo DESC LIMIT 1)
                   UNION ALL
                   (SELECT b.* FROM bench_product b
-                    WHERE b.category = l.category
-                      AND b.cat_lo <= l.u * (
-                          SELECT max(c.cat_total) FROM bench_product c
-                           WHERE c.category = l.category)
+                    WHERE b.category = l.category AND b.cat_lo <= l.pos
                     ORDER BY b.category, b.cat_lo DESC LIMIT 1)
               ) pick LIMIT 1
           ) bp

@@ -25,6 +25,17 @@ HOSTILE_HTML = (
 )
 
 
+def manager(env, login, company):
+    """A sales and loyalty manager of ``company``."""
+    return new_test_user(
+        env,
+        login=login,
+        groups="sales_team.group_sale_manager,repeat_customer.group_manager",
+        company_id=company.id,
+        company_ids=[Command.set(company.ids)],
+    )
+
+
 def salesperson(env, login, company):
     return new_test_user(
         env,
@@ -53,13 +64,7 @@ class TestWizardsAreTheirCreators(RewardsCase):
         super().setUpClass()
         cls.li_na = salesperson(cls.env, "rc_wiz_li_na", cls.company)
         cls.chen_wei = salesperson(cls.env, "rc_wiz_chen_wei", cls.company)
-        cls.manager = new_test_user(
-            cls.env,
-            login="rc_wiz_manager",
-            groups="sales_team.group_sale_manager,repeat_customer.group_manager",
-            company_id=cls.company.id,
-            company_ids=[Command.set(cls.company.ids)],
-        )
+        cls.manager = manager(cls.env, "rc_wiz_manager", cls.company)
         cls.customer.user_id = cls.li_na
         cls.other.user_id = cls.chen_wei
         cls.li_member = member_with_points(cls, cls.customer, 700)
@@ -171,13 +176,7 @@ class TestSurveyLinkIsTheCustomers(CampaignCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.salesman = salesperson(cls.env, "rc_survey_sales", cls.company)
-        cls.manager = new_test_user(
-            cls.env,
-            login="rc_survey_manager",
-            groups="sales_team.group_sale_manager,repeat_customer.group_manager",
-            company_id=cls.company.id,
-            company_ids=[Command.set(cls.company.ids)],
-        )
+        cls.manager = manager(cls.env, "rc_survey_manager", cls.company)
         cls.member = cls._member("Survey Tang")
         cls.member.user_id = cls.salesman
         cls.order = cls._order(cls.member.partner_id, 90.0, days_ago=2)
@@ -224,13 +223,7 @@ class TestCompensationLimits(ServiceCase):
                 "loyalty_service_limit_days": 30,
             }
         )
-        cls.manager = new_test_user(
-            cls.env,
-            login="rc_comp_manager",
-            groups="sales_team.group_sale_manager,repeat_customer.group_manager",
-            company_id=cls.company.id,
-            company_ids=[Command.set(cls.company.ids)],
-        )
+        cls.manager = manager(cls.env, "rc_comp_manager", cls.company)
 
     def _complaint(self, user=None):
         Request = self.Request.with_user(user) if user else self.Request
@@ -1134,3 +1127,28 @@ class TestPlansWithoutStatistics(RepeatCustomerCase):
         )
         # analysed: the column has statistics now, and no second ANALYZE
         self.assertEqual(Membership._job_analyze(["sale_order_line"]), [])
+
+
+@tagged("post_install", "-at_install")
+class TestSettingsValues(RepeatCustomerCase):
+    """Item 11: 'nan' or text in the programme's monetary settings is a clear
+    error naming the setting, not a server error, and nothing is saved."""
+
+    def test_nan_in_monetary_settings(self):
+        Settings = self.env["res.config.settings"]
+        before = (
+            self.company.loyalty_service_max_coupon,
+            self.company.loyalty_point_value,
+        )
+        for fname in ("loyalty_service_max_coupon", "loyalty_point_value"):
+            for value in ("nan", "abc", float("inf"), [1]):
+                with self.subTest(field=fname, value=value):
+                    with self.assertRaises(ValidationError), self.cr.savepoint():
+                        Settings.create({fname: value}).execute()
+        self.assertEqual(
+            (
+                self.company.loyalty_service_max_coupon,
+                self.company.loyalty_point_value,
+            ),
+            before,
+        )

@@ -37,13 +37,3 @@ def whole_number(env, vals, fname, label, maximum=MAX_INTEGER):
             )
         )
     vals[fname] = int(number)
-
-
-def check_readable(env, model, record_id):
-    """Refuse a wizard input the user may not read (an id passed over RPC):
-    the wizard shows figures of it that it computes as superuser."""
-    if not record_id:
-        return
-    if not isinstance(record_id, int) or isinstance(record_id, bool):
-        raise UserError(env._("Invalid record reference."))
-    env[model].browse(record_id).check_access("read")

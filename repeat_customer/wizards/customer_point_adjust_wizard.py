@@ -1,8 +1,8 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
-from ..tools.numbers import one_record, refuse_bad_values
-from ._common import check_readable, whole_number
+from ..tools.numbers import one_record
+from ._common import whole_number
 
 
 class CustomerPointAdjustWizard(models.TransientModel):
@@ -34,14 +34,10 @@ class CustomerPointAdjustWizard(models.TransientModel):
     def create(self, vals_list):
         for vals in vals_list:
             whole_number(self.env, vals, "points", self.env._("Points"))
-            refuse_bad_values(self, vals)
-            check_readable(self.env, "customer.membership", vals.get("membership_id"))
         return super().create(vals_list)
 
     def write(self, vals):
         whole_number(self.env, vals, "points", self.env._("Points"))
-        refuse_bad_values(self, vals)
-        check_readable(self.env, "customer.membership", vals.get("membership_id"))
         return super().write(vals)
 
     def action_apply(self):
