@@ -22,6 +22,11 @@ What is generated, reproducibly for a given ``--seed``:
   last three years (about a third stopped buying before today). Amounts are
   log-normal, a few % of the orders are cancelled and a few % are in a second
   currency with ``currency_rate`` != 1.
+
+``--history-days``, ``--one-order-share`` and ``--churned-share`` change the
+three years, the 30 % and the 35 %: ``--history-days 400 --one-order-share 0
+--churned-share 0.1`` makes a panel of households who shop every week or so
+(see ``bench/recommend.py``).
 """
 
 import argparse
@@ -145,7 +150,30 @@ def parse_args(argv=None):
         default="EUR",
         help="ISO code of the foreign currency of some orders (default: EUR)",
     )
+    parser.add_argument(
+        "--history-days",
+        type=int,
+        default=HISTORY_DAYS,
+        help=f"days of history the customers start buying in (default: {HISTORY_DAYS})",
+    )
+    parser.add_argument(
+        "--one-order-share",
+        type=float,
+        default=ONE_ORDER_SHARE,
+        help="share of the customers who buy once (default: "
+        f"{ONE_ORDER_SHARE}); 0 with a short history makes a grocery panel",
+    )
+    parser.add_argument(
+        "--churned-share",
+        type=float,
+        default=CHURNED_SHARE,
+        help=f"share of the customers who stop buying (default: {CHURNED_SHARE})",
+    )
     args = parser.parse_args(argv)
+    if args.history_days < 1 or not (
+        0 <= args.one_order_share <= 1 and 0 <= args.churned_share <= 1
+    ):
+        parser.error("--history-days must be positive and the shares within 0..1")
     if args.customers < 1 or args.orders < 0:
         parser.error("--customers must be positive and --orders not negative")
     return args
@@ -255,12 +283,12 @@ def draw_customers(cr, args):
         f"""
         CREATE TEMP TABLE bench_customer ON COMMIT DROP AS
         SELECT g AS idx,
-               CASE WHEN random() < {ONE_ORDER_SHARE} THEN 0.0
+               CASE WHEN random() < {args.one_order_share} THEN 0.0
                     ELSE exp({ACTIVITY_SIGMA} * {NORMAL}) END AS activity,
                exp({BASKET_SIGMA} * {NORMAL}) AS basket,
                random() AS u_start,
                random() AS u_span,
-               random() < {CHURNED_SHARE} AS churned,
+               random() < {args.churned_share} AS churned,
                random() < {CHILD_SHARE} AS has_child,
                random() < 0.5 AS child_is_invoice,
                NULL::int AS partner_id,
@@ -307,13 +335,14 @@ def draw_customers(cr, args):
         """,
         {"extra": extra, "base": base},
     )
-    # Buying period: started uniformly in the last three years; churned
-    # customers stopped somewhere between that start and today.
+    # Buying period: started uniformly in the history (three years by
+    # default); churned customers stopped somewhere between that start and
+    # today.
     cr.execute(
         f"""
         UPDATE bench_customer
            SET first_at = (now() AT TIME ZONE 'UTC')
-                          - interval '1 day' * {HISTORY_DAYS} * u_start
+                          - interval '1 day' * {args.history_days} * u_start
         """
     )
     cr.execute(

@@ -30,7 +30,14 @@ co-purchases have something to find. ``--catalogue 65000`` makes a real
 shop's catalogue (200 products a category), ``--lines-per-order 9`` a
 grocery basket, and ``--staples 0.6 --repertoire 40`` repeat buying: that
 share of the lines comes from each household's own forty products, the first
-ones bought most. ``--fresh-columns`` forgets the planner statistics of the
+ones bought most. ``--skew 0.8`` gives the catalogue one long tail of
+popularity (a few staples in most baskets, as milk and bananas are) and
+``--drift 120`` changes each product of a repertoire for another every 120
+days, as households change habits; ``--reuse-products`` replaces the lines
+of an earlier setup and keeps its products (creating 65 000 takes minutes).
+``--hold-out-days 30`` holds out the last month of orders instead of each
+member's last order, as an evaluation after a cut date does.
+``--fresh-columns`` forgets the planner statistics of the
 columns the addon adds to the order lines, as right after its install over a
 loaded history. The server's settings are left as they are (the default
 ``work_mem`` of 4 MB here). The demo database (``bin/run-demo``) has real
@@ -43,6 +50,12 @@ Usage::
     python3 bench/recommend.py --db bench_g --setup-lines 1300000 \
         --catalogue 65000 --lines-per-order 9 --staples 0.6 --repertoire 40
     python3 bench/recommend.py --db bench_g --fresh-columns
+    # a grocery panel: 2 500 households, about 145 000 orders in a year
+    python3 bench/generate.py --db bench_j --customers 2500 --orders 150000 \
+        --history-days 400 --one-order-share 0 --churned-share 0.1
+    python3 bench/recommend.py --db bench_j --setup-lines 1500000 \
+        --catalogue 65000 --lines-per-order 9 --staples 0.5 --repertoire 150 \
+        --skew 0.8 --drift 120 --hold-out-days 30
     python3 bench/recommend.py --db repeat_customer_demo
 """
 
@@ -62,7 +75,16 @@ TOP = 10
 
 
 def setup_lines(
-    bench, env, line_count, catalogue=None, staples=0.0, repertoire=30, per_order=2
+    bench,
+    env,
+    line_count,
+    catalogue=None,
+    staples=0.0,
+    repertoire=30,
+    per_order=2,
+    skew=0.0,
+    drift=0,
+    reuse=False,
 ):
     """The bench products and about ``line_count`` order lines, committed.
 
@@ -71,29 +93,57 @@ def setup_lines(
     ``per_order`` lines an order on average; with ``staples``, that share of
     the lines are the customer's own repertoire of ``repertoire`` products
     (drawn once per customer by popularity, the first ones bought most),
-    bought again and again as a household rebuys its groceries."""
+    bought again and again as a household rebuys its groceries. With
+    ``skew``, popularity follows one long tail over the whole catalogue (the
+    product of rank r weighs 1 / r^skew, as a few staples fill most baskets)
+    instead of one per category; with ``drift`` days, each product of a
+    repertoire gives way to another after that many days (each at its own
+    time), as households change their habits. With ``reuse``, the products
+    of an earlier setup are kept and its lines replaced."""
     company = bench.company(env)
-    if catalogue:
-        categories_count = max(CATEGORIES, catalogue // 200)
-        per_category = max(1, catalogue // categories_count)
+    if reuse:
+        # the products of the earlier setup, their lines replaced
+        env.cr.execute(
+            """
+            SELECT pp.id, pt.categ_id FROM product_product pp
+              JOIN product_template pt ON pt.id = pp.product_tmpl_id
+             WHERE pt.name->>'en_US' LIKE 'Bench Product %%' ORDER BY pp.id
+            """
+        )
+        rows = env.cr.fetchall()
+        if not rows:
+            raise SystemExit("--reuse-products: no products of an earlier setup")
+        products = env["product.product"].browse([row[0] for row in rows])
+        categories_count = len({row[1] for row in rows})
+        per_category = len(rows) // categories_count
+        env.cr.execute(
+            "DELETE FROM sale_order_line WHERE product_id = ANY(%s)", [products.ids]
+        )
     else:
-        categories_count, per_category = CATEGORIES, PRODUCTS_PER_CATEGORY
-    categories = env["product.category"].create(
-        [{"name": f"Bench Category {index:03d}"} for index in range(categories_count)]
-    )
-    products = env["product.product"]
-    for category_index, category in enumerate(categories):
-        products |= env["product.product"].create(
+        if catalogue:
+            categories_count = max(CATEGORIES, catalogue // 200)
+            per_category = max(1, catalogue // categories_count)
+        else:
+            categories_count, per_category = CATEGORIES, PRODUCTS_PER_CATEGORY
+        categories = env["product.category"].create(
             [
-                {
-                    "name": f"Bench Product {category_index:03d}-{p}",
-                    "categ_id": category.id,
-                    "list_price": 1.0 + (5 * p + category_index) % 40,
-                    "sale_ok": True,
-                }
-                for p in range(per_category)
+                {"name": f"Bench Category {index:03d}"}
+                for index in range(categories_count)
             ]
         )
+        products = env["product.product"]
+        for category_index, category in enumerate(categories):
+            products |= env["product.product"].create(
+                [
+                    {
+                        "name": f"Bench Product {category_index:03d}-{p}",
+                        "categ_id": category.id,
+                        "list_price": 1.0 + (5 * p + category_index) % 40,
+                        "sale_ok": True,
+                    }
+                    for p in range(per_category)
+                ]
+            )
     env.cr.execute(
         """
         SELECT count(*) FROM sale_order
@@ -119,23 +169,37 @@ def setup_lines(
                pt.list_price
           FROM (SELECT pp.id, pp.product_tmpl_id,
                        (row_number() OVER (ORDER BY pp.id) - 1) / %(per)s AS category,
-                       -- a long tail: a few products sell far more than most
-                       1.0 / (1 + (row_number() OVER (ORDER BY pp.id) - 1) %% %(per)s)
-                           * (1 + ((row_number() OVER (ORDER BY pp.id) - 1)
-                                   / %(per)s) %% 3)
+                       -- a long tail: a few products sell far more than most,
+                       -- in each category or, with a skew, in the catalogue
+                       CASE WHEN %(skew)s > 0
+                            THEN 1.0 / power(row_number() OVER (
+                                     ORDER BY hashtext(pp.id::text), pp.id),
+                                     %(skew)s)
+                            ELSE 1.0 / (1 + (row_number() OVER (ORDER BY pp.id) - 1)
+                                            %% %(per)s)
+                                 * (1 + ((row_number() OVER (ORDER BY pp.id) - 1)
+                                         / %(per)s) %% 3) END
                            AS weight
                   FROM product_product pp WHERE pp.id = ANY(%(ids)s)) p
           JOIN product_template pt ON pt.id = p.product_tmpl_id;
         CREATE TEMP TABLE bench_draw AS
         SELECT so.id AS order_id, so.partner_id, so.currency_id, so.company_id,
                p.commercial_partner_id AS customer, n AS sequence,
-               random() AS kind, random() AS u
+               random() AS kind, random() AS u,
+               -- the repertoire's slot of a staple, the first ones far more
+               -- often, and the day of the order
+               floor(%(repertoire)s * power(random(), 2))::int AS slot,
+               floor(extract(epoch FROM so.date_order) / 86400)::int AS day
           FROM sale_order so
           JOIN res_partner p ON p.id = so.partner_id
+         -- the order's id in the count: without a reference to the row,
+         -- PostgreSQL draws it once for every order
          CROSS JOIN LATERAL generate_series(
-             1, CASE WHEN %(per_order)s <= 2
-                     THEN 1 + (random() < 0.6)::int + (random() < 0.4)::int
-                     ELSE 1 + floor(random() * (2 * %(per_order)s - 1))::int END) n
+             1, 0 * so.id
+                + CASE WHEN %(per_order)s <= 2
+                       THEN 1 + (random() < 0.6)::int + (random() < 0.4)::int
+                       ELSE 1 + floor(random() * (2 * %(per_order)s - 1))::int
+                  END) n
          WHERE so.company_id = %(company)s AND so.state = 'sale'
            AND random() < %(share)s;
         CREATE TEMP TABLE bench_line AS
@@ -145,10 +209,17 @@ def setup_lines(
                                    (random() < 0.5)::text) & 2147483647) %% %(cats)s
                     END AS category,
                CASE WHEN kind < %(staples)s
-                    -- one of the customer's own products, the first ones
-                    -- of the repertoire far more often
-                    THEN (hashtext(customer::text || ':staple:' ||
-                                   floor(%(repertoire)s * power(random(), 2))::text)
+                    -- one of the customer's own products: the product of its
+                    -- slot, with a drift another one every so many days (each
+                    -- slot at its own time)
+                    THEN (hashtext(customer::text || ':staple:' || slot::text
+                                   || CASE WHEN %(drift)s > 0 THEN ':' || floor(
+                                          (day + (hashtext(customer::text
+                                                           || ':phase:'
+                                                           || slot::text)
+                                                  & 2147483647) %% %(period)s)
+                                          / %(period)s::float8)::text
+                                      ELSE '' END)
                           & 2147483647)::float8 / 2147483648.0
                     ELSE u END AS u
           FROM bench_draw;
@@ -203,6 +274,9 @@ def setup_lines(
             "per_order": per_order,
             "staples": staples,
             "repertoire": repertoire,
+            "skew": skew,
+            "drift": drift,
+            "period": max(drift, 1),
         },
     )
     written = env.cr.rowcount
@@ -310,34 +384,39 @@ def compute_all(env, company):
     return written
 
 
-def hold_out(env, company):
+def hold_out(env, company, days=0):
     """Set aside each member's last order of the RFM window (members with
-    two such orders or more): its lines kept in ``bench_held_line``, the
-    order put back to draft so that nothing counts it (``bench_held_order``)."""
+    two such orders or more), or with ``days`` every order of the last
+    ``days`` days (members who bought before them too): the lines kept in
+    ``bench_held_line``, the orders put back to draft so that nothing counts
+    them (``bench_held_order``)."""
     memberships = env["customer.membership"]
     lines = memberships._profile_lines_sql(company)
     env.cr.execute(
         f"""
         CREATE TEMP TABLE bench_all_line AS {lines.code};
         CREATE TEMP TABLE bench_order_rank AS
-        SELECT membership_id, order_id,
+        SELECT membership_id, order_id, local_at,
                row_number() OVER (PARTITION BY membership_id
                                   ORDER BY local_at DESC, order_id DESC) AS position
           FROM (SELECT DISTINCT membership_id, order_id, local_at
                   FROM bench_all_line) o;
+        CREATE TEMP TABLE bench_held_order AS
+        SELECT r.membership_id, r.order_id FROM bench_order_rank r
+         WHERE CASE WHEN {int(days)} > 0
+                    THEN r.local_at > (SELECT max(local_at) FROM bench_order_rank)
+                                      - interval '1 day' * {int(days)}
+                    ELSE r.position = 1 END;
+        -- a member's held orders count only if they bought before them
+        DELETE FROM bench_held_order h
+         WHERE NOT EXISTS (
+             SELECT 1 FROM bench_order_rank r
+              WHERE r.membership_id = h.membership_id
+                AND r.order_id NOT IN (SELECT order_id FROM bench_held_order));
+        ANALYZE bench_held_order;
         CREATE TEMP TABLE bench_held_line AS
         SELECT l.membership_id, l.product_id FROM bench_all_line l
-          JOIN bench_order_rank r
-            ON r.order_id = l.order_id AND r.membership_id = l.membership_id
-         WHERE r.position = 1
-           AND EXISTS (SELECT 1 FROM bench_order_rank s
-                        WHERE s.membership_id = r.membership_id AND s.position = 2);
-        CREATE TEMP TABLE bench_held_order AS
-        SELECT r.order_id FROM bench_order_rank r
-         WHERE r.position = 1
-           AND EXISTS (SELECT 1 FROM bench_order_rank s
-                        WHERE s.membership_id = r.membership_id AND s.position = 2);
-        ANALYZE bench_held_order;
+          JOIN bench_held_order h ON h.order_id = l.order_id;
         UPDATE sale_order SET state = 'draft'
          WHERE id IN (SELECT order_id FROM bench_held_order);
         """,
@@ -376,6 +455,35 @@ def main():
         help="with --staples: products in a customer's repertoire (default 30)",
     )
     parser.add_argument(
+        "--skew",
+        type=float,
+        default=0.0,
+        help="with --setup-lines: one long tail of popularity over the catalogue, "
+        "the product of rank r weighing 1 / r^SKEW (default 0: one per category)",
+    )
+    parser.add_argument(
+        "--drift",
+        type=int,
+        default=0,
+        metavar="DAYS",
+        help="with --staples: each product of a repertoire replaced by another "
+        "after DAYS days, as habits change (default 0: never)",
+    )
+    parser.add_argument(
+        "--reuse-products",
+        action="store_true",
+        help="with --setup-lines: keep the products of an earlier setup and "
+        "replace their order lines",
+    )
+    parser.add_argument(
+        "--hold-out-days",
+        type=int,
+        default=0,
+        metavar="DAYS",
+        help="hold out the orders of the last DAYS days (of every member who "
+        "bought before them too) instead of each member's last order",
+    )
+    parser.add_argument(
         "--fresh-columns",
         action="store_true",
         help="first forget the planner statistics of the columns the addon adds "
@@ -407,6 +515,9 @@ def main():
                     staples=args.staples,
                     repertoire=args.repertoire,
                     per_order=args.lines_per_order,
+                    skew=args.skew,
+                    drift=args.drift,
+                    reuse=args.reuse_products,
                 ),
             )
         bench.vacuum_tables(["sale_order_line"])
@@ -463,7 +574,7 @@ def main():
         started = time.perf_counter()
         figures["first_rows_written"] = compute_all(env, company)
         figures["first_computation_s"] = time.perf_counter() - started
-        figures["held_out_orders"] = hold_out(env, company)
+        figures["held_out_orders"] = hold_out(env, company, args.hold_out_days)
         compute_all(env, company)
         figures.update(evaluate(env, company))
         figures["peak_mb"] = round(rss_mb(), 1)
@@ -497,8 +608,14 @@ def main():
             f"{figures[key]:.2f} s, {figures[rows]:,} rows written "
             f"(target <= {TARGET_S:.0f} s at 100 000 members: {target})"
         )
+    held = (
+        f"the last {args.hold_out_days} days"
+        if args.hold_out_days
+        else "each member's last"
+    )
     print(
-        f"  offline evaluation: {figures['held_out_orders']:,} last orders held out, "
+        f"  offline evaluation: {figures['held_out_orders']:,} orders held out "
+        f"({held}), "
         f"{figures['members_evaluated']:,} members"
     )
     print(f"  {'':24}{'hit rate@10':>14}{'recall@10':>12}")

@@ -2,7 +2,7 @@ import logging
 
 from psycopg2.extras import Json
 
-from odoo import api, fields, models
+from odoo import Command, api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
@@ -617,6 +617,26 @@ class CustomerMembership(models.Model):
         from ..demo.demo_generator import DemoGenerator  # noqa: PLC0415
 
         return DemoGenerator(self.env)._generate_demo_data(customer_count, seed)
+
+    @api.model
+    def _demo_load_language(self, code):
+        """Install the language ``code`` for every installed app, as Odoo's
+        *Add Languages* wizard does (``bin/run-demo`` runs it once the demo
+        is installed): its records (segments, stages, campaigns, mail
+        templates, products) get their translation, which ``odoo-bin
+        --load-language`` does not give while only ``base`` is loaded."""
+        if not self.env.is_superuser():
+            raise AccessError(self.env._("Only an administrator installs a language."))
+        languages = (
+            self.env["res.lang"]
+            .with_context(active_test=False)
+            .search([("code", "=", code)])
+        )
+        if not languages:
+            raise UserError(self.env._("Unknown language: %s", code))
+        self.env["base.language.install"].create(
+            {"lang_ids": [Command.set(languages.ids)]}
+        ).lang_install()
 
     def _check_manager(self, message):
         if not (

@@ -1,6 +1,8 @@
-"""Products to offer each member next: item-to-item co-purchase similarity
-over the company's order lines, blended with what the member buys again and
-their favourite categories, popular products as the fallback."""
+"""Products to offer each member next: how likely their next order holds
+each product, from the share of their own orders that had it shrunk towards
+the company's popularity (an empirical Bayes estimate), with smaller terms
+for the item-to-item co-purchase neighbours of what they buy, their favourite
+categories and recency; a few places kept for products new to them."""
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
@@ -21,16 +23,25 @@ POPULAR_CANDIDATES = 10
 MAX_PRODUCTS_PER_MEMBER = 30
 # shrinks the similarity of pairs few customers bought together
 SHRINK = 2.0
-# weights of the favourite categories' share and of popularity in the score
-CATEGORY_WEIGHT = 0.5
-POPULAR_WEIGHT = 0.1
-# weight of what the member bought before (share of their orders with the
-# product, plus its recency): a repeat customer buys their favourites again
-AGAIN_WEIGHT = 1.0
+# The score of a product for a member estimates how likely their next order
+# holds it: the share of their orders that had it, shrunk towards the share
+# of the company's members who buy it (an empirical Bayes estimate: the
+# company's popularity counts as PRIOR_ORDERS orders of the member, so it
+# decides for a new member and fades for a regular one), plus small terms for
+# the neighbours of what they buy, their favourite categories and how recent
+# their last purchase of it was. Weights measured with bench/recommend.py
+# (bench/README.md: a grocery panel, the bench's tastes, a large catalogue).
+PRIOR_ORDERS = 12.0
+NEIGHBOUR_WEIGHT = 0.3
+CATEGORY_WEIGHT = 0.3
 # the recency of a product: each order that had it counts (1 - d) d^age, age
 # 0 for the member's last order; and its weight next to the frequency
 RECENCY_DECAY = 0.7
-RECENCY_WEIGHT = 0.5
+RECENCY_WEIGHT = 0.05
+# of the recommendations, the most that are products the member bought
+# before: the others are new to them (the popular products they lack, the
+# neighbours of theirs), which both hedges a short order and sells more
+AGAIN_SLOTS = 8
 
 REASONS = [
     ("again", "Bought Before"),
@@ -256,28 +267,29 @@ class CustomerRecommendation(models.Model):
         ``membership_ids``, from their order lines in the temporary table
         ``customer_profile_batch`` and their favourite categories (both
         written by ``_update_profiles`` just before), the company's
-        product neighbours and its popular products. What a member bought
-        in their last order is not offered again.
+        product neighbours and its popular products. What a member buys
+        again is offered again, whenever they last bought it (groceries are
+        rebought weekly).
 
         Every statement reads temporary tables analysed just before, so
         that the plans hold whatever the statistics of the permanent tables
         (stale while a first computation fills them): the batch's favourite
-        categories; what each member just bought; the eligible products
-        (active, sellable, of the company; the neighbours, the popular ones
-        and what the batch bought) with their popularity; the
-        candidates (neighbours of what the member bought, what they bought
-        before with the share of their orders that had it, the popular
-        products, the popular products of their favourite categories) with
-        their neighbour score, without what was just bought; then the
-        candidates scored, ranked and the rows that changed written.
-        Returns the number of rows deleted or inserted."""
+        categories; what each member bought (in how many of their orders,
+        how recently); the eligible products (active, sellable, of the
+        company; the neighbours, the popular ones and what the batch bought)
+        with their popularity; the candidates (neighbours of what the member
+        bought, what they bought before, the popular products, the popular
+        products of their favourite categories) with their neighbour score;
+        then the candidates scored (see PRIOR_ORDERS), at most AGAIN_SLOTS
+        of what they bought before kept, ranked and the rows that changed
+        written. Returns the number of rows deleted or inserted."""
         if not self.env["customer.product.similarity"]._has_similarity(company):
             self.env["customer.product.similarity"]._update_similarity(company)
         cr = self.env.cr
         ids = pg_array(membership_ids)
         cr.execute(
             "DROP TABLE IF EXISTS customer_reco_fav, customer_reco_history, "
-            "customer_reco_just, customer_reco_size, customer_reco_product, "
+            "customer_reco_size, customer_reco_product, "
             "customer_reco_candidate, customer_reco_new"
         )
         cr.execute(
@@ -300,7 +312,6 @@ class CustomerRecommendation(models.Model):
                 SELECT b.membership_id, b.product_id,
                        count(*) AS bought,
                        max(o.orders) AS orders,
-                       min(o.age) AS last_age,
                        count(*)::float8 / max(o.orders) AS frequency,
                        -- the member's orders that had it, the last one
                        -- weighing most (about 1 for a product of every order)
@@ -310,13 +321,8 @@ class CustomerRecommendation(models.Model):
                   JOIN orders o
                     ON o.membership_id = b.membership_id AND o.order_id = b.order_id
                  GROUP BY b.membership_id, b.product_id;
-                CREATE TEMP TABLE customer_reco_just ON COMMIT DROP AS
-                SELECT membership_id, product_id FROM customer_reco_history
-                 -- bought in the last order, and never before: a one-off
-                 -- just bought (a staple comes again)
-                 WHERE last_age = 0 AND bought = 1 AND orders > 1;
                 CREATE TEMP TABLE customer_reco_size ON COMMIT DROP AS
-                SELECT membership_id, count(*) AS products
+                SELECT membership_id, count(*) AS products, max(orders) AS orders
                   FROM customer_reco_history GROUP BY membership_id;
                 CREATE TEMP TABLE customer_reco_product ON COMMIT DROP AS
                 SELECT pp.id AS product_id, pt.categ_id,
@@ -340,7 +346,6 @@ class CustomerRecommendation(models.Model):
                    AND (pt.company_id IS NULL OR pt.company_id = %(company)s);
                 ANALYZE customer_reco_fav;
                 ANALYZE customer_reco_history;
-                ANALYZE customer_reco_just;
                 ANALYZE customer_reco_size;
                 ANALYZE customer_reco_product;
                 """,
@@ -354,11 +359,12 @@ class CustomerRecommendation(models.Model):
                 """
                 CREATE TEMP TABLE customer_reco_candidate ON COMMIT DROP AS
                 SELECT c.membership_id, c.product_id, rp.categ_id, rp.popularity,
-                       c.neighbour_score, c.again_score
+                       c.neighbour_score, c.bought, c.recency,
+                       COALESCE(z.orders, 0) AS orders
                   FROM (
                       SELECT membership_id, product_id,
                              sum(score) AS neighbour_score,
-                             sum(again) AS again_score
+                             sum(bought) AS bought, sum(recency) AS recency
                         FROM (
                             -- the neighbours of what the member bought, the
                             -- mean over their products (not a sum, which would
@@ -366,7 +372,7 @@ class CustomerRecommendation(models.Model):
                             -- often they bought each
                             SELECT h.membership_id, s.other_id AS product_id,
                                    s.score * h.frequency / z.products AS score,
-                                   0 AS again
+                                   0 AS bought, 0 AS recency
                               FROM customer_reco_history h
                               JOIN customer_reco_size z
                                 ON z.membership_id = h.membership_id
@@ -374,11 +380,10 @@ class CustomerRecommendation(models.Model):
                                 ON s.company_id = %(company)s
                                AND s.product_id = h.product_id
                             UNION ALL
-                            SELECT membership_id, product_id, 0,
-                                   frequency + %(recency_weight)s * recency
+                            SELECT membership_id, product_id, 0, bought, recency
                               FROM customer_reco_history
                             UNION ALL
-                            SELECT mem.id, p.other_id, 0, 0
+                            SELECT mem.id, p.other_id, 0, 0, 0
                               FROM customer_membership mem
                              CROSS JOIN (SELECT other_id
                                            FROM customer_product_similarity
@@ -389,24 +394,20 @@ class CustomerRecommendation(models.Model):
                              WHERE mem.id = ANY(%(ids)s::int[])
                                AND mem.company_id = %(company)s
                             UNION ALL
-                            SELECT f.membership_id, rp.product_id, 0, 0
+                            SELECT f.membership_id, rp.product_id, 0, 0, 0
                               FROM customer_reco_fav f
                               JOIN customer_reco_product rp
                                 ON rp.categ_id = f.category_id AND rp.popularity > 0
                         ) c
                        GROUP BY membership_id, product_id
                   ) c
-                  JOIN customer_reco_product rp ON rp.product_id = c.product_id;
-                DELETE FROM customer_reco_candidate c
-                 USING customer_reco_just j
-                 WHERE j.membership_id = c.membership_id
-                   AND j.product_id = c.product_id;
+                  JOIN customer_reco_product rp ON rp.product_id = c.product_id
+                  LEFT JOIN customer_reco_size z ON z.membership_id = c.membership_id;
                 ANALYZE customer_reco_candidate;
                 """,
                 ids=ids,
                 company=company.id,
                 popular_candidates=POPULAR_CANDIDATES,
-                recency_weight=RECENCY_WEIGHT,
             )
         )
         cr.execute(
@@ -415,37 +416,58 @@ class CustomerRecommendation(models.Model):
                 CREATE TEMP TABLE customer_reco_new ON COMMIT DROP AS
                 SELECT membership_id, rank, %(company)s AS company_id, product_id,
                        round(score::numeric, 3) AS score,
-                       (CASE WHEN again_part > 0 THEN 'again'
-                             WHEN neighbour_score > 0 THEN 'co_purchase'
-                             WHEN category_share > 0 THEN 'category'
-                             ELSE 'popular' END)::varchar AS reason
+                       -- why: bought before (the score estimates how likely
+                       -- they buy it again), else the largest part of it
+                       (CASE WHEN bought > 0 THEN 'again'
+                             WHEN GREATEST(neighbour, category, prior) = prior
+                             THEN 'popular'
+                             WHEN neighbour >= category THEN 'co_purchase'
+                             ELSE 'category' END)::varchar AS reason
                   FROM (
                       SELECT s.*,
-                             row_number() OVER (PARTITION BY membership_id
-                                                ORDER BY score DESC, product_id)
-                                 AS rank
+                             row_number() OVER (
+                                 PARTITION BY membership_id
+                                 ORDER BY score DESC, product_id) AS rank
                         FROM (
-                            SELECT c.membership_id, c.product_id, c.neighbour_score,
-                                   %(again_weight)s * c.again_score AS again_part,
-                                   COALESCE(f.spend_share, 0) / 100.0
-                                       AS category_share,
-                                   c.neighbour_score
-                                   + %(again_weight)s * c.again_score
-                                   + %(category_weight)s
-                                     * COALESCE(f.spend_share, 0) / 100.0
-                                   + %(popular_weight)s * c.popularity AS score
+                          SELECT s.*, own + neighbour + category + prior AS score,
+                                 -- the rank among what the member bought
+                                 -- before, or among the other products
+                                 row_number() OVER (
+                                     PARTITION BY membership_id, bought > 0
+                                     ORDER BY own + neighbour + category + prior DESC,
+                                              product_id) AS kind_rank
+                            FROM (
+                            SELECT c.membership_id, c.product_id, c.bought,
+                                   -- the share of the member's orders that had
+                                   -- it, and its popularity as PRIOR_ORDERS
+                                   -- more orders of theirs
+                                   c.bought / (c.orders + %(prior_orders)s)
+                                   + %(recency_weight)s * c.recency AS own,
+                                   %(prior_orders)s * c.popularity
+                                       / (c.orders + %(prior_orders)s) AS prior,
+                                   %(neighbour_weight)s * c.neighbour_score
+                                       AS neighbour,
+                                   %(category_weight)s
+                                       * COALESCE(f.spend_share, 0) / 100.0
+                                       AS category
                               FROM customer_reco_candidate c
                               LEFT JOIN customer_reco_fav f
                                 ON f.membership_id = c.membership_id
                                AND f.category_id = c.categ_id
+                            ) s
                         ) s
+                       -- room for something new: at most AGAIN_SLOTS of the
+                       -- ten are products the member bought before
+                       WHERE bought = 0 OR kind_rank <= %(again_slots)s
                   ) ranked
                  WHERE rank <= %(top)s
                 """,
                 company=company.id,
+                again_slots=AGAIN_SLOTS,
+                prior_orders=PRIOR_ORDERS,
+                recency_weight=RECENCY_WEIGHT,
+                neighbour_weight=NEIGHBOUR_WEIGHT,
                 category_weight=CATEGORY_WEIGHT,
-                popular_weight=POPULAR_WEIGHT,
-                again_weight=AGAIN_WEIGHT,
                 top=TOP_RECOMMENDATIONS,
             )
         )
@@ -459,7 +481,7 @@ class CustomerRecommendation(models.Model):
             )
         )
         cr.execute(
-            "DROP TABLE customer_reco_fav, customer_reco_history, customer_reco_just, "
+            "DROP TABLE customer_reco_fav, customer_reco_history, "
             "customer_reco_size, customer_reco_product, customer_reco_candidate, "
             "customer_reco_new"
         )

@@ -1,6 +1,7 @@
 from datetime import timedelta
 
-from odoo.tests import tagged
+from odoo.exceptions import AccessError, UserError
+from odoo.tests import new_test_user, tagged
 
 from .common import RepeatCustomerCase, coupon_program_vals
 
@@ -66,7 +67,12 @@ class TestDemoData(RepeatCustomerCase):
         self.assertIn("portal", memberships.preference_ids.mapped("source"))
         recommendations = memberships.recommendation_ids
         self.assertEqual(len(recommendations.membership_id), len(memberships))
-        self.assertIn("co_purchase", recommendations.mapped("reason"))
+        # what they buy again first, the popular products they lack after
+        first = recommendations.filtered(lambda r: r.rank == 1)
+        self.assertGreater(
+            len(first.filtered(lambda r: r.reason == "again")), len(first) / 2
+        )
+        self.assertIn("popular", recommendations.mapped("reason"))
         self.assertTrue(
             all(r.product_id.sale_ok and r.product_id.active for r in recommendations)
         )
@@ -211,3 +217,35 @@ class TestDemoData(RepeatCustomerCase):
         self.assertEqual(report.unexplained_amount, 0.0)
         # a second call is a no-op: the demo exists
         self.assertFalse(self.Membership._demo_generate(customer_count=520))
+
+    def test_chinese_for_every_kind_of_record(self):
+        """What bin/run-demo runs: the language installed with every app
+        loaded, so that the records of the addon read Chinese too."""
+        self.Membership._demo_load_language("zh_CN")
+        zh = self.env(context={"lang": "zh_CN"})
+        for xmlid, field, chinese in (
+            ("repeat_customer.segment_champions", "name", "冠军客户"),
+            ("repeat_customer.segment_new", "name", "新客户"),
+            ("repeat_customer.customer_service_stage_new", "name", "新建"),
+            ("repeat_customer.customer_service_type_complaint", "name", "投诉"),
+            ("repeat_customer.customer_campaign_birthday", "name", "生日优惠券"),
+            ("repeat_customer.product_points_discount", "name", "会员积分抵扣"),
+        ):
+            with self.subTest(xmlid=xmlid):
+                self.assertEqual(zh.ref(xmlid)[field], chinese)
+        template = zh.ref("repeat_customer.mail_template_campaign_birthday")
+        self.assertIn("生日快乐", template.subject)
+        # the English stays English
+        self.assertEqual(
+            self.env.ref("repeat_customer.segment_new").with_context(lang="en_US").name,
+            "New Customers",
+        )
+
+    def test_loading_a_language_is_for_administrators(self):
+        manager = new_test_user(
+            self.env, login="lang_manager", groups="repeat_customer.group_manager"
+        )
+        with self.assertRaises(AccessError):
+            self.Membership.with_user(manager)._demo_load_language("zh_CN")
+        with self.assertRaisesRegex(UserError, "Unknown language"):
+            self.Membership._demo_load_language("xx_XX")

@@ -487,6 +487,8 @@ class TestPosting(LiabilityCase):
         )
         manual.action_post()
         report = self._report(date(2025, 2, 5))
+        # the breadcrumb names the report and its date, not the model
+        self.assertEqual(report.display_name, "Points Liability on 02/05/2025")
         d1, d2 = round(alloc(1000, 1000, 0.5), 2), round(alloc(2000, 2000, 0.5), 2)
         self.assertAlmostEqual(report.ledger_amount, d1 + d2)
         self.assertAlmostEqual(report.account_amount, d1 + 10.0)

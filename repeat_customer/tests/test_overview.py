@@ -371,6 +371,25 @@ class TestAnalyticsXlsx(RepeatCustomerCase):
         with self.assertRaises(UserError):
             export.action_members_xlsx()
 
+    def test_an_export_opens_no_pdf_layout_setup(self):
+        """An administrator whose company has no document layout yet gets
+        the spreadsheet, not Odoo's PDF layout configurator."""
+        self.company.external_report_layout_id = False
+        export = self.env["customer.analytics.export"].create(
+            {"company_id": self.company.id}
+        )
+        for action in (export.action_members_xlsx(), export.action_rates_xlsx()):
+            self.assertEqual(action["type"], "ir.actions.report")
+            self.assertEqual(action["report_type"], "xlsx")
+        report = self.env["customer.liability.report"].create(
+            {"company_id": self.company.id}
+        )
+        for action in (
+            report.action_export_reconciliation(),
+            report.action_export_movements(),
+        ):
+            self.assertEqual(action["report_type"], "xlsx")
+
     def test_export_from_the_overview(self):
         action = self.env["customer.overview"].action_export(
             {"company_id": self.company.id, "months": 6, "tier_id": False}

@@ -367,6 +367,10 @@ class TestRedemption(PointsCase):
         self._give(self.membership, 100)
         action = self.quotation.action_loyalty_redeem_points()
         form = Form(self.env[action["res_model"]].with_context(**action["context"]))
+        # the dialog opens at the most the member may use on this order
+        self.assertEqual(form.points_max, 100)
+        self.assertEqual(form.points, 100)
+        self.assertAlmostEqual(form.amount, 1.0)
         form.points = 40
         self.assertAlmostEqual(form.amount, 0.4)
         form.save().action_redeem()

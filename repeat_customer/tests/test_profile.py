@@ -4,6 +4,7 @@ computed by hand."""
 import importlib.util
 import re
 from datetime import datetime, timedelta
+from unittest.mock import patch
 
 from psycopg2 import IntegrityError
 
@@ -13,6 +14,7 @@ from odoo.tests import Form, HttpCase, new_test_user, tagged
 from odoo.tools import SQL, file_path, mute_logger
 
 from ..hooks import RECOMMENDATION_BLOCK, add_recommendation_block
+from ..models import customer_recommendation
 from .common import RepeatCustomerCase, coupon_program_vals
 
 
@@ -420,25 +422,33 @@ class TestRecommendations(ProfileCase):
         cls.member = cls._membership(cls.dan)
         cls.member.user_id = cls.salesman
 
-    def test_bought_together_first_and_just_bought_left_out(self):
+    def test_scores_and_reasons(self):
         recommendations = self.member.recommendation_ids
         # buyers: Longjing 4 (with Dan), cups 3, cookies 8, of 8 members;
         # similarity = co / sqrt(n_i n_j) * co / (co + 2); Dan has two orders
         # (cookies three weeks ago, age 1; Longjing last, age 0) and two
-        # products, each in one of his two orders (frequency 1/2)
-        # cookies: bought before, frequency 1/2 + 0.5 x recency (1 - 0.7) x
-        # 0.7^1 = 0.105; from Longjing 4/sqrt(32) * 4/6 = 0.4714 x 1/2 / 2
-        # products = 0.1179; popularity 0.1 * 8/8; favourite category 0.5 *
-        # 20/120 spent on snacks = 0.0833: 0.906
-        # cups: from Longjing 3/sqrt(12) * 3/5 = 0.5196 x 1/2 / 2 = 0.1299,
-        # from cookies 3/sqrt(24) * 3/5 = 0.3674 x 1/2 / 2 = 0.0919,
-        # popularity 0.1 * 3/8 = 0.0375: 0.259
-        self.assertEqual(recommendations[:2].product_id, self.cookie | self.cup)
-        self.assertEqual(recommendations[:2].mapped("reason"), ["again", "co_purchase"])
-        self.assertAlmostEqual(recommendations[0].score, 0.906, places=3)
-        self.assertAlmostEqual(recommendations[1].score, 0.259, places=3)
-        # Longjing: in his last order and never before, a one-off just bought
-        self.assertNotIn(self.longjing, recommendations.product_id, "in the last order")
+        # products, each in one of his two orders (frequency 1/2).
+        # The score: his orders with it, and its popularity as 12 more
+        # orders of his, over his 2 + 12 orders; 0.05 x recency; 0.3 x the
+        # neighbours; 0.3 x his spend share of its category.
+        # cookies: (1 + 12 x 8/8) / 14 = 0.9286; recency 0.05 x (1 - 0.7) x
+        # 0.7^1 = 0.0105; from Longjing 4/sqrt(32) * 4/6 = 0.4714 x 1/2 / 2
+        # products = 0.1179 x 0.3 = 0.0354; 0.3 x 16.7 % on snacks (20/120,
+        # as the profile keeps it) = 0.0501: 1.025, bought before
+        # Longjing, in his last order: (1 + 12 x 4/8) / 14 = 0.5; 0.05 x 0.3
+        # = 0.015; from cookies 0.0354; 0.3 x 83.3 % on tea = 0.2499: 0.800
+        # cups: 12 x 3/8 / 14 = 0.3214; from Longjing 3/sqrt(12) * 3/5 =
+        # 0.5196 x 1/2 / 2 = 0.1299, from cookies 3/sqrt(24) * 3/5 = 0.3674 x
+        # 1/2 / 2 = 0.0919, x 0.3 = 0.0665: 0.388, popularity its largest part
+        self.assertEqual(
+            recommendations[:3].product_id, self.cookie | self.longjing | self.cup
+        )
+        self.assertEqual(
+            recommendations[:3].mapped("reason"), ["again", "again", "popular"]
+        )
+        self.assertAlmostEqual(recommendations[0].score, 1.025, places=3)
+        self.assertAlmostEqual(recommendations[1].score, 0.800, places=3)
+        self.assertAlmostEqual(recommendations[2].score, 0.388, places=3)
         self.assertEqual(
             recommendations.mapped("rank"), list(range(1, len(recommendations) + 1))
         )
@@ -454,15 +464,52 @@ class TestRecommendations(ProfileCase):
         self.env.flush_all()
         self.Membership._update_profiles(self.company, self.member.ids)
         recommendations = self.member.recommendation_ids
-        # cookies: 2 of 3 orders, ages 0 and 2: 2/3 + 0.5 x 0.3 x (1 + 0.49)
+        # cookies: 2 of 3 orders and bought by every member, ages 0 and 2:
+        # (2 + 12) / 15 + 0.05 x 0.3 x (1 + 0.49) and more
         self.assertEqual(recommendations[0].product_id, self.cookie)
         self.assertEqual(recommendations[0].reason, "again")
-        self.assertGreater(recommendations[0].score, 0.667 + 0.5 * 0.3 * 1.49)
+        self.assertGreater(recommendations[0].score, 14 / 15 + 0.05 * 0.3 * 1.49)
         self.assertIn(self.longjing, recommendations.product_id)
         self.assertEqual(
             recommendations.filtered(lambda r: r.product_id == self.longjing).reason,
             "again",
         )
+
+    def test_a_regular_gets_their_staples_then_what_goes_with_them(self):
+        """A regular's own frequency outweighs popularity: the popular
+        cookies they never buy rank below their staple and below the cups
+        bought with it; at most AGAIN_SLOTS of the ten were bought before."""
+        base = datetime(self.today.year, self.today.month, self.today.day, 11)
+        regular = self._partner("Reco Regular")
+        for week in range(24):
+            self._sell(regular, [(self.longjing, 1, 100.0)], base - _weeks(week + 1))
+        self.env.flush_all()
+        self.Membership._compute_company(self.company)
+        member = self._membership(regular)
+        recommendations = member.recommendation_ids
+        # Longjing: 24 of 24 orders (24 + 12 x 5/9) / 36; cups, bought by 3
+        # of the 9 members, 3 of them with Longjing (5 buyers): neighbour
+        # 3/sqrt(15) * 3/5 x 1/1 product x 0.3 = 0.1394, popularity 12 x 3/9
+        # / 36 = 0.1111; cookies: 12 x 8/9 / 36 = 0.2963, never his
+        self.assertEqual(
+            recommendations[:3].product_id, self.longjing | self.cookie | self.cup
+        )
+        self.assertEqual(
+            recommendations[:3].mapped("reason"), ["again", "popular", "co_purchase"]
+        )
+        self.assertAlmostEqual(recommendations[2].score, 0.251, places=3)
+        # Dan with his two products, one place for them
+        self._sell(self.dan, [(self.cookie, 1, 10.0)], base - timedelta(days=1))
+        self.env.flush_all()
+        with patch.object(customer_recommendation, "AGAIN_SLOTS", 1):
+            self.Membership._update_profiles(self.company, self.member.ids)
+        self.assertEqual(
+            self.member.recommendation_ids.filtered(
+                lambda r: r.reason == "again"
+            ).product_id,
+            self.cookie,
+        )
+        self.assertIn(self.cup, self.member.recommendation_ids.product_id)
 
     def test_a_pass_writes_only_what_changed(self):
         members = self.Membership.search([("company_id", "=", self.company.id)])
@@ -491,7 +538,13 @@ class TestRecommendations(ProfileCase):
         members.invalidate_recordset()
         self.assertEqual(rows(others), others_rows)
         self.assertIn(self.pot, self.member.profile_product_ids.product_id)
-        self.assertNotIn(self.pot, self.member.recommendation_ids.product_id)
+        # what he bought is offered again, whenever he bought it
+        self.assertEqual(
+            self.member.recommendation_ids.filtered(
+                lambda r: r.product_id == self.pot
+            ).reason,
+            "again",
+        )
         self.assertEqual(
             self.member.recommendation_ids.mapped("rank"),
             list(range(1, len(self.member.recommendation_ids) + 1)),

@@ -25,7 +25,7 @@ class TestSegmentMigration(RepeatCustomerCase):
         cls.champions = Segment.search([("name", "=", "Champions")], limit=1)
         cls.loyal = Segment.search([("name", "=", "Loyal")], limit=1)
         cls.at_risk = Segment.search([("name", "=", "At risk")], limit=1)
-        cls.new = Segment.search([("name", "=", "New")], limit=1)
+        cls.new = cls.env.ref("repeat_customer.segment_new")
         partners = [
             cls._partner("Mover", user_id=cls.salesman.id),
             cls._partner("Stayer"),

@@ -2,7 +2,7 @@ from datetime import date as date_type
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
-from odoo.tools import SQL
+from odoo.tools import SQL, format_date
 
 from ..tools.numbers import one_record
 
@@ -199,6 +199,15 @@ class CustomerLiabilityReport(models.TransientModel):
             if report.date > date_type(9999, 1, 1):
                 raise UserError(self.env._("Choose a date of this era."))
 
+    @api.depends("date")
+    def _compute_display_name(self):
+        # the breadcrumb of the report and of what it opens
+        for report in self:
+            report.display_name = self.env._(
+                "Points Liability on %(date)s",
+                date=format_date(self.env, report.date) if report.date else "",
+            )
+
     def action_refresh(self):
         one_record(self)
         return {
@@ -214,13 +223,14 @@ class CustomerLiabilityReport(models.TransientModel):
         self._check_company_allowed()
         return self.env.ref(
             "repeat_customer.liability_reconciliation_xlsx"
-        ).report_action(self)
+        ).report_action(self, config=False)
 
     def action_export_movements(self):
         one_record(self)
         self._check_company_allowed()
+        # a spreadsheet: no PDF layout to set up first (config=False)
         return self.env.ref("repeat_customer.liability_movements_xlsx").report_action(
-            self
+            self, config=False
         )
 
     def action_open_liability_moves(self):

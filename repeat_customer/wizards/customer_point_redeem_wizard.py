@@ -38,7 +38,15 @@ class CustomerPointRedeemWizard(models.TransientModel):
         related="company_id.loyalty_point_value",
         currency_field="company_currency_id",
     )
-    points = fields.Integer(string="Points to Redeem", required=True)
+    points = fields.Integer(
+        string="Points to Redeem",
+        required=True,
+        compute="_compute_points_to_redeem",
+        store=True,
+        readonly=False,
+        precompute=True,
+        help="Opens at the most the member may use on this order.",
+    )
     amount = fields.Monetary(
         string="Discount",
         compute="_compute_amount",
@@ -71,6 +79,11 @@ class CustomerPointRedeemWizard(models.TransientModel):
             available = entries._ledger_balances(membership.ids)[membership.id][0]
             wizard.points_available = available
             wizard.points_max = max(min(available, order._loyalty_points_room()), 0)
+
+    @api.depends("points_max")
+    def _compute_points_to_redeem(self):
+        for wizard in self:
+            wizard.points = wizard.points_max
 
     @api.depends("points", "order_id")
     def _compute_amount(self):
