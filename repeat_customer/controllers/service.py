@@ -99,11 +99,35 @@ class ServicePortal(CustomerPortal):
         return types, orders
 
     @staticmethod
-    def _service_products(orders):
-        """The products on ``orders`` (the customer's), to choose from."""
+    def _service_lines(orders):
+        """The product lines of ``orders`` (the customer's) a request can be
+        about: no note, section, reward, points-discount or down payment."""
         return orders.order_line.filtered(
-            lambda line: line.product_id and not line.display_type
-        ).product_id
+            lambda line: (
+                line.product_id
+                and not line.display_type
+                and not line.reward_id
+                and not line.loyalty_point_entry_id
+                and not line.is_downpayment
+            )
+        )
+
+    @classmethod
+    def _service_products(cls, orders):
+        """The products on ``orders``, to choose from."""
+        return cls._service_lines(orders).product_id
+
+    @classmethod
+    def _service_product_orders(cls, orders):
+        """{product id: "order ids"}: the form offers a product only with
+        the orders that have it (``data-order-ids``)."""
+        by_product = {}
+        for line in cls._service_lines(orders):
+            by_product.setdefault(line.product_id.id, set()).add(line.order_id.id)
+        return {
+            product: " ".join(str(order) for order in sorted(order_ids))
+            for product, order_ids in by_product.items()
+        }
 
     @http.route(
         "/my/requests/new", type="http", auth="user", methods=["GET"], website=True
@@ -120,6 +144,7 @@ class ServicePortal(CustomerPortal):
                 "service_types": types,
                 "service_orders": orders,
                 "service_products": self._service_products(orders),
+                "service_product_orders": self._service_product_orders(orders),
                 "form": form,
                 "error": error,
             }

@@ -380,6 +380,36 @@ class TestGuards(CampaignCase):
             {("Reached", "to_send", False), ("Shy", "skipped", "opt_out")},
         )
         self.assertFalse(campaign.last_run_date)
+        self.assertFalse(wizard.empty_reason)
+
+    def test_dry_run_that_finds_nobody_says_why(self):
+        segment = self.env.ref("repeat_customer.segment_champions")
+        inside = self._member("Long a Champion")
+        inside.segment_id = segment
+        self._member("Elsewhere")
+        campaign = self._campaign(trigger="segment", segment_id=segment.id)
+        action = campaign.action_dry_run()
+        wizard = self.env[action["res_model"]].browse(action["res_id"])
+        self.assertEqual(
+            (wizard.to_send_count, wizard.control_count, wizard.skipped_count),
+            (0, 0, 0),
+        )
+        audience = self.env["customer.membership"].search_count(
+            campaign._audience_domain()
+        )
+        self.assertIn(
+            f"{audience} active members are in the audience", wizard.empty_reason
+        )
+        self.assertIn("Entered a segment", wizard.empty_reason)
+        self.assertIn(
+            f"1 of them are in {segment.name} since earlier", wizard.empty_reason
+        )
+        # an audience that leaves nobody
+        campaign.write({"trigger": "birthday", "audience_domain": "[('id', '=', 0)]"})
+        action = campaign.action_dry_run()
+        wizard = self.env[action["res_model"]].browse(action["res_id"])
+        self.assertIn("0 active members are in the audience", wizard.empty_reason)
+        self.assertIn("widen it", wizard.empty_reason)
 
 
 @tagged("post_install", "-at_install")

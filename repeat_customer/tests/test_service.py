@@ -828,6 +828,77 @@ class TestServicePortal(HttpCase):
             Request.search([("name", "=", "Kettle handle")]).product_id, self.product
         )
 
+    def test_products_offered_with_their_orders_and_no_discount_line(self):
+        """Each product is offered with the orders that have it (the form
+        shows only those of the chosen order); discount lines are none."""
+        teapot = self.env["product.product"].create({"name": "Portal Teapot"})
+        discount = self.env.ref("repeat_customer.product_points_discount")
+        second = self.env["sale.order"].create(
+            {
+                "partner_id": self.alice.partner_id.id,
+                "order_line": [
+                    Command.create({"product_id": teapot.id}),
+                    Command.create({"product_id": self.product.id}),
+                ],
+            }
+        )
+        second.action_confirm()
+        # a down payment line stands for a line the form must not offer
+        self.env["sale.order.line"].create(
+            {
+                "order_id": second.id,
+                "product_id": discount.id,
+                "price_unit": -1.0,
+                "is_downpayment": True,
+            }
+        )
+        self.authenticate("service_alice", "service_alice")
+        form = self.url_open("/my/requests/new").text
+        orders = sorted([self.alice_order.id, second.id])
+        self.assertIn(
+            f'value="{self.product.id}" data-order-ids="{orders[0]} {orders[1]}"', form
+        )
+        self.assertIn(f'value="{teapot.id}" data-order-ids="{second.id}"', form)
+        self.assertNotIn(f'value="{discount.id}" data-order-ids', form)
+        # the teapot is not on the first order: not linked to a request on it
+        self._form(
+            "service_alice",
+            type_id=str(self.type.id),
+            order_id=str(self.alice_order.id),
+            product_id=str(teapot.id),
+            name="Teapot on the wrong order",
+        )
+        created = self.env["customer.service.request"].search(
+            [("name", "=", "Teapot on the wrong order")]
+        )
+        self.assertEqual(len(created), 1)
+        self.assertFalse(created.product_id)
+
+    def test_the_form_offers_the_products_of_the_chosen_order(self):
+        kettle = self.env["product.product"].create({"name": "Tour Kettle"})
+        teapot = self.env["product.product"].create({"name": "Tour Teapot"})
+        today = fields.Datetime.now()
+        for lines, when in (
+            ([kettle], today - timedelta(days=3)),
+            ([teapot, kettle], today - timedelta(days=1)),
+        ):
+            order = self.env["sale.order"].create(
+                {
+                    "partner_id": self.bob.partner_id.id,
+                    "order_line": [
+                        Command.create({"product_id": product.id}) for product in lines
+                    ],
+                }
+            )
+            order.action_confirm()
+            order.date_order = when
+        self.bob_order.date_order = today - timedelta(days=30)
+        self.start_tour(
+            "/my/requests/new",
+            "repeat_customer_service_request_products",
+            login="service_bob",
+        )
+
 
 @tagged("post_install", "-at_install")
 class TestServiceOverview(ServiceCase):

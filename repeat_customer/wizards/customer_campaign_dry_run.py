@@ -1,5 +1,6 @@
 from odoo import api, fields, models
-from odoo.tools import SQL
+from odoo.osv import expression
+from odoo.tools import SQL, format_date
 
 # members listed by a dry run (all of them are counted)
 MAX_LISTED = 2000
@@ -30,6 +31,12 @@ class CustomerCampaignDryRun(models.TransientModel):
     control_count = fields.Integer(string="Control Group", readonly=True)
     skipped_count = fields.Integer(string="Skipped", readonly=True)
     is_truncated = fields.Boolean(string="Only the First Members Listed", readonly=True)
+    empty_reason = fields.Text(
+        string="Why Nobody",
+        readonly=True,
+        help="When the dry run finds nobody: what the campaign waits for, and "
+        "how many members of its audience there are.",
+    )
 
     @api.model
     def _open_for(self, campaign):
@@ -58,6 +65,7 @@ class CustomerCampaignDryRun(models.TransientModel):
                 "control_count": counts.get("control", 0),
                 "skipped_count": counts.get("skipped", 0),
                 "is_truncated": len(rows) > MAX_LISTED,
+                "empty_reason": False if rows else self._empty_reason(campaign, today),
                 "line_ids": [
                     fields.Command.create(
                         {
@@ -80,6 +88,47 @@ class CustomerCampaignDryRun(models.TransientModel):
             "view_mode": "form",
             "target": "new",
         }
+
+    @api.model
+    def _empty_reason(self, campaign, today):
+        """Why a dry run finds nobody: a campaign reaches a member on the day
+        of their occasion, and nobody of its audience has one today."""
+        campaign = campaign.sudo()
+        trigger = dict(
+            campaign._fields["trigger"]._description_selection(self.env)
+        ).get(campaign.trigger, campaign.trigger)
+        Membership = self.env["customer.membership"].sudo()
+        audience = Membership.search_count(campaign._audience_domain())
+        reason = self.env._(
+            "Nobody has an occasion on %(date)s for “%(trigger)s”: %(audience)s "
+            "active members are in the audience, and a member is reached on "
+            "the day of their own occasion (plus the %(catch_up)s days of "
+            "catch-up).",
+            date=format_date(self.env, today),
+            trigger=trigger,
+            audience=audience,
+            catch_up=campaign.catch_up_days,
+        )
+        if campaign.trigger == "segment" and campaign.segment_id:
+            inside = Membership.search_count(
+                expression.AND(
+                    [
+                        campaign._audience_domain(),
+                        [("segment_id", "=", campaign.segment_id.id)],
+                    ]
+                )
+            )
+            reason += "\n" + self.env._(
+                "%(inside)s of them are in %(segment)s since earlier: the "
+                "campaign reaches the members who enter it.",
+                inside=inside,
+                segment=campaign.segment_id.name,
+            )
+        elif audience == 0:
+            reason += "\n" + self.env._(
+                "The audience filter leaves no active member: widen it."
+            )
+        return reason
 
 
 class CustomerCampaignDryRunLine(models.TransientModel):
