@@ -3,7 +3,11 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.osv import expression
 from odoo.tools import SQL
 
-from ..tools.campaigns import mean_uplift, proportion_uplift
+from ..tools.campaigns import (
+    mean_uplift,
+    members_per_group_needed,
+    proportion_uplift,
+)
 from ..tools.domains import parse_members_filter
 from ..tools.numbers import one_record
 
@@ -227,6 +231,13 @@ class CustomerCampaign(models.Model):
         string="Uplift, 95 % High", compute="_compute_results", digits=(16, 1)
     )
     has_uplift = fields.Boolean(compute="_compute_results")
+    uplift_verdict = fields.Char(
+        string="Is It Significant?",
+        compute="_compute_results",
+        help="Whether the conversion uplift can be told from chance (its 95 % "
+        "interval leaves out zero), and if not yet, how many members each "
+        "group would need for an uplift of this size.",
+    )
     revenue_per_member = fields.Monetary(
         string="Revenue per Contacted", compute="_compute_results"
     )
@@ -516,6 +527,9 @@ class CustomerCampaign(models.Model):
                 sent["converted"], sent["count"], control["converted"], control["count"]
             )
             campaign.has_uplift = bool(conversion)
+            campaign.uplift_verdict = campaign._uplift_verdict(
+                conversion, sent, control
+            )
             diff, low, high = conversion or (0.0, 0.0, 0.0)
             campaign.uplift = 100.0 * diff
             campaign.uplift_low = 100.0 * low
@@ -532,6 +546,35 @@ class CustomerCampaign(models.Model):
             campaign.revenue_uplift = diff
             campaign.revenue_uplift_low = low
             campaign.revenue_uplift_high = high
+
+    def _uplift_verdict(self, conversion, sent, control):
+        """The sentence under the uplift: significant, or not yet and the
+        members each group would need (``sent`` and ``control``: the
+        groups' counts and conversions)."""
+        if not conversion:
+            return False
+        _diff, low, high = conversion
+        if low > 0:
+            return self.env._("Significant: the contacted members convert more.")
+        if high < 0:
+            return self.env._("Significant: the contacted members convert less.")
+        needed = members_per_group_needed(
+            sent["converted"] / sent["count"],
+            control["converted"] / control["count"],
+        )
+        if not needed:
+            return self.env._("Not significant: no difference so far.")
+        figures = {
+            "needed": f"{needed:,}",
+            "sent": f"{sent['count']:,}",
+            "control": f"{control['count']:,}",
+        }
+        return self.env._(
+            "Not significant yet: an uplift of this size needs about "
+            "%(needed)s members in each group (now %(sent)s contacted, "
+            "%(control)s in the control group).",
+            **figures,
+        )
 
     # ------------------------------------------------------------------
     # Buttons

@@ -18,6 +18,7 @@ from ..tools.campaigns import (
     in_quiet_hours,
     is_control,
     mean_uplift,
+    members_per_group_needed,
     proportion_uplift,
 )
 from .common import RepeatCustomerCase, coupon_program_vals
@@ -573,6 +574,46 @@ class TestUplift(CampaignCase):
         self.assertAlmostEqual(low, 0.10 - 0.1192200, places=6)
         self.assertAlmostEqual(high, 0.10 + 0.1192200, places=6)
         self.assertIsNone(proportion_uplift(1, 10, 0, 0))
+
+    def test_members_needed_hand_computed(self):
+        # (1.96 + 0.8416)^2 * (0.3 * 0.7 + 0.2 * 0.8) / 0.1^2 = 290.4: 291
+        self.assertEqual(members_per_group_needed(0.30, 0.20), 291)
+        self.assertIsNone(members_per_group_needed(0.2, 0.2))
+
+    def test_verdict_says_whether_the_uplift_is_significant(self):
+        campaign = self._campaign()
+        # +10 points on 100 and 100: the interval holds 0
+        verdict = campaign._uplift_verdict(
+            proportion_uplift(30, 100, 20, 100),
+            {"count": 100, "converted": 30},
+            {"count": 100, "converted": 20},
+        )
+        self.assertEqual(
+            verdict,
+            "Not significant yet: an uplift of this size needs about 291 members "
+            "in each group (now 100 contacted, 100 in the control group).",
+        )
+        # the same rates on 1 000 each: significant
+        verdict = campaign._uplift_verdict(
+            proportion_uplift(300, 1000, 200, 1000),
+            {"count": 1000, "converted": 300},
+            {"count": 1000, "converted": 200},
+        )
+        self.assertEqual(verdict, "Significant: the contacted members convert more.")
+        verdict = campaign._uplift_verdict(
+            proportion_uplift(200, 1000, 300, 1000),
+            {"count": 1000, "converted": 200},
+            {"count": 1000, "converted": 300},
+        )
+        self.assertEqual(verdict, "Significant: the contacted members convert less.")
+        verdict = campaign._uplift_verdict(
+            proportion_uplift(20, 100, 20, 100),
+            {"count": 100, "converted": 20},
+            {"count": 100, "converted": 20},
+        )
+        self.assertEqual(verdict, "Not significant: no difference so far.")
+        self.assertFalse(campaign._uplift_verdict(None, {}, {}))
+        self.assertFalse(campaign.uplift_verdict, "no control group yet")
 
     def test_means_hand_computed(self):
         # treated 10, 20, 30 (mean 20, variance 100); control 0, 10 (5, 50)

@@ -71,6 +71,22 @@ def proportion_uplift(successes_t, n_t, successes_c, n_c, z=Z_95):
     return diff, diff - margin, diff + margin
 
 
+# one-sided 80 % normal quantile: the power of the sample size below
+Z_POWER_80 = 0.8416212335729143
+
+
+def members_per_group_needed(p_t, p_c, z=Z_95, z_power=Z_POWER_80):
+    """Members each group needs for a difference of conversion ``p_t -
+    p_c`` (fractions) to be told from chance at 95 % with 80 % power (the
+    usual two-proportion sample size). ``None`` when there is no difference
+    to tell."""
+    diff = p_t - p_c
+    if not diff:
+        return None
+    variance = p_t * (1 - p_t) + p_c * (1 - p_c)
+    return math.ceil((z + z_power) ** 2 * variance / (diff * diff))
+
+
 def mean_uplift(sum_t, sumsq_t, n_t, sum_c, sumsq_c, n_c, z=Z_95):
     """Difference of two means, treated minus control, from each group's sum
     and sum of squares, with a normal (Welch) interval on the unbiased
