@@ -401,3 +401,37 @@ class TestAnalyticsXlsx(RepeatCustomerCase):
         )
         with self.assertRaises(UserError):
             self.env["customer.overview"].action_export({"months": 5})
+
+
+@tagged("post_install", "-at_install")
+class TestReportingMenu(RepeatCustomerCase):
+    def test_reports_grouped_in_four_sections(self):
+        """Reporting is not a flat list: four sections, each report in one."""
+        reporting = self.env.ref("repeat_customer.loyalty_menu_reporting")
+        sections = reporting.child_id.sorted("sequence")
+        self.assertEqual(
+            sections.mapped("name"),
+            ["Customers", "Points and Liability", "Campaigns", "Service"],
+        )
+        self.assertFalse(sections.filtered("action"), "sections open nothing")
+        for section in sections:
+            with self.subTest(section=section.name):
+                self.assertGreaterEqual(len(section.child_id), 2)
+                self.assertTrue(all(section.child_id.mapped("action")))
+        self.assertIn(
+            self.env.ref("repeat_customer.customer_cohort_menu"),
+            self.env.ref("repeat_customer.loyalty_menu_reporting_customers").child_id,
+        )
+        # a salesperson sees the sections, without the managers' reports
+        salesman = new_test_user(
+            self.env,
+            login="menu_salesman",
+            groups="sales_team.group_sale_salesman,repeat_customer.group_user",
+        )
+        menus = self.env["ir.ui.menu"].with_user(salesman).load_menus(False)
+        points = self.env.ref("repeat_customer.loyalty_menu_reporting_points")
+        self.assertIn(points.id, menus)
+        self.assertNotIn(
+            self.env.ref("repeat_customer.customer_liability_report_menu").id,
+            menus[points.id]["children"],
+        )
