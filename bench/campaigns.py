@@ -69,6 +69,8 @@ def campaign_vals(env, company, template, trigger, extra):
         "days": extra.get("days", 0),
         "is_service": extra.get("is_service", False),
     }
+    if "state" in env["customer.campaign"]._fields:
+        vals["state"] = "running"
     if "segment" in extra:
         vals["segment_id"] = env.ref(extra["segment"]).id
     return vals

@@ -990,7 +990,7 @@ class DemoGenerator:
     # Campaigns
     # ------------------------------------------------------------------
     def _demo_company_campaigns(self, company):
-        """The shipped campaigns, enabled, in ``company`` (copied there, with
+        """The shipped campaigns, running, in ``company`` (copied there, with
         their coupon programmes, when they belong to another one)."""
         campaigns = self.env["customer.campaign"]
         for xmlid in SHIPPED_CAMPAIGNS:
@@ -1002,7 +1002,7 @@ class DemoGenerator:
                         {"company_id": company.id, "active": True}
                     ).id
                 campaign = campaign.copy(values)
-            campaign.active = True
+            campaign.write({"active": True, "state": "running"})
             campaigns |= campaign
         return campaigns
 

@@ -1,7 +1,7 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.osv import expression
-from odoo.tools import SQL
+from odoo.tools import SQL, format_date
 
 from ..tools.campaigns import (
     mean_uplift,
@@ -28,6 +28,11 @@ DAYS_BEFORE = ("birthday", "anniversary")
 DAYS_WITHIN = ("points_expiring",)
 MAX_DAYS = 3660
 MAX_BONUS_POINTS = 1_000_000
+STATE_SELECTION = [
+    ("draft", "Draft"),
+    ("running", "Running"),
+    ("stopped", "Stopped"),
+]
 
 
 class CustomerCampaign(models.Model):
@@ -47,6 +52,32 @@ class CustomerCampaign(models.Model):
 
     name = fields.Char(string="Campaign", required=True, translate=True)
     active = fields.Boolean(string="Active", default=True, tracking=True)
+    state = fields.Selection(
+        selection=STATE_SELECTION,
+        string="Status",
+        required=True,
+        default="draft",
+        readonly=True,
+        copy=False,
+        index=True,
+        tracking=True,
+        help="Draft: nothing is sent; try it with Dry Run and Send a Test. "
+        "Running: the hourly job reaches the members due. Stopped: nobody new "
+        "is reached and queued messages are held (start it again, or cancel "
+        "them).",
+    )
+    date_start = fields.Date(
+        string="Start Date",
+        tracking=True,
+        help="No occasion is reached before this day (empty: from the day it "
+        "is started).",
+    )
+    date_end = fields.Date(
+        string="End Date",
+        tracking=True,
+        help="No occasion is reached after this day; the campaign stops once "
+        "the messages it queued are sent (empty: until it is stopped).",
+    )
     sequence = fields.Integer(string="Sequence", default=10)
     company_id = fields.Many2one(
         "res.company",
@@ -260,22 +291,65 @@ class CustomerCampaign(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         campaigns = super().create(vals_list)
-        campaigns._activate_programmes()
+        running = campaigns.filtered(lambda c: c.state == "running")
+        running._check_startable()
+        running._activate_programmes()
         return campaigns
 
     def write(self, vals):
+        # an archived campaign reaches nobody: archiving stops it
+        stopping = self.browse()
+        if vals.get("active") is False and "state" not in vals:
+            stopping = self.filtered(lambda c: c.state == "running")
         result = super().write(vals)
-        if vals.get("active") or vals.get("coupon_program_id"):
+        if stopping:
+            super(CustomerCampaign, stopping).write({"state": "stopped"})
+        if vals.get("state") == "running":
+            self._check_startable()
+        if vals.get("state") == "running" or vals.get("coupon_program_id"):
             self._activate_programmes()
         return result
 
     def _activate_programmes(self):
-        """Enabling a campaign enables the coupon programme it issues (the
+        """Starting a campaign enables the coupon programme it issues (the
         shipped campaigns come with archived programmes): its coupons must
         apply on orders."""
-        programmes = self.filtered("active").coupon_program_id.sudo()
-        programmes |= self.filtered("active").reward_id.program_id.sudo()
+        running = self.filtered(lambda c: c.active and c.state == "running")
+        programmes = running.coupon_program_id.sudo()
+        programmes |= running.reward_id.program_id.sudo()
         programmes.filtered(lambda p: not p.active).write({"active": True})
+
+    def _check_startable(self):
+        """A campaign runs only when not archived and not past its end date."""
+        for campaign in self:
+            if not campaign.active:
+                raise UserError(
+                    self.env._(
+                        "The campaign %(campaign)s is archived: restore it first.",
+                        campaign=campaign.name,
+                    )
+                )
+            today = campaign.company_id._loyalty_today()
+            if campaign.date_end and campaign.date_end < today:
+                raise UserError(
+                    self.env._(
+                        "The campaign %(campaign)s ended on %(date)s: move its end "
+                        "date to start it again.",
+                        campaign=campaign.name,
+                        date=format_date(self.env, campaign.date_end),
+                    )
+                )
+
+    def _reaches_on(self, today):
+        """Whether the campaign reaches occasions on ``today``: running and
+        within its dates."""
+        one_record(self)
+        return (
+            self.active
+            and self.state == "running"
+            and not (self.date_start and today < self.date_start)
+            and not (self.date_end and today > self.date_end)
+        )
 
     # ------------------------------------------------------------------
     # Checks
@@ -322,6 +396,21 @@ class CustomerCampaign(models.Model):
                         "90 %% of the members (got %(value)s).",
                         campaign=campaign.name,
                         value=campaign.control_share,
+                    )
+                )
+
+    @api.constrains("date_start", "date_end")
+    def _check_dates(self):
+        for campaign in self:
+            if (
+                campaign.date_start
+                and campaign.date_end
+                and campaign.date_end < campaign.date_start
+            ):
+                raise ValidationError(
+                    self.env._(
+                        "The campaign %(campaign)s ends before it starts.",
+                        campaign=campaign.name,
                     )
                 )
 
@@ -584,10 +673,57 @@ class CustomerCampaign(models.Model):
             if not campaign.active:
                 raise UserError(
                     self.env._(
-                        "The campaign %(campaign)s is archived: enable it first.",
+                        "The campaign %(campaign)s is archived: restore it first.",
                         campaign=campaign.name,
                     )
                 )
+            if campaign.state != "running":
+                raise UserError(
+                    self.env._(
+                        "The campaign %(campaign)s is not running: start it "
+                        "first (Dry Run shows who it would reach, without "
+                        "sending anything).",
+                        campaign=campaign.name,
+                    )
+                )
+            today = campaign.company_id._loyalty_today()
+            if not campaign._reaches_on(today):
+                raise UserError(
+                    self.env._(
+                        "The campaign %(campaign)s reaches members from %(start)s "
+                        "to %(end)s: today is outside these dates.",
+                        campaign=campaign.name,
+                        start=format_date(self.env, campaign.date_start)
+                        if campaign.date_start
+                        else "…",
+                        end=format_date(self.env, campaign.date_end)
+                        if campaign.date_end
+                        else "…",
+                    )
+                )
+
+    def action_start(self):
+        """Start (or resume) the campaign: the hourly job reaches its members
+        from now on (from its start date)."""
+        self.check_access("write")
+        starting = self.filtered(lambda c: c.state != "running")
+        starting._check_startable()
+        starting.write({"state": "running"})
+        return True
+
+    def action_stop(self):
+        """Stop the campaign: nobody new is reached, its queued messages are
+        held until it is started again or they are cancelled."""
+        self.check_access("write")
+        self.filtered(lambda c: c.state == "running").write({"state": "stopped"})
+        return True
+
+    def action_send_test(self):
+        """The campaign's message, as a member of its audience would get it,
+        sent to the user (or an address they type)."""
+        campaign = one_record(self)
+        campaign.check_access("write")
+        return self.env["customer.campaign.test"]._open_for(campaign)
 
     def action_run_now(self):
         """Evaluate the campaign now and send what is due (outside quiet
@@ -607,21 +743,21 @@ class CustomerCampaign(models.Model):
     def action_cancel_queued(self):
         """Cancel the messages (and the coupons, points and activities that
         go with them) that the campaign queued and has not sent: the choice
-        of a user who disabled it and does not want them sent when it is
-        enabled again. A disabled campaign holds its queue until then."""
+        of a user who stopped it and does not want them sent when it is
+        started again. A stopped campaign holds its queue until then."""
         campaign = one_record(self)
         campaign.check_access("write")
-        if campaign.active:
+        if campaign.state == "running":
             raise UserError(
                 self.env._(
-                    "Disable the campaign %(campaign)s first: an enabled campaign "
+                    "Stop the campaign %(campaign)s first: a running campaign "
                     "sends what it queued.",
                     campaign=campaign.name,
                 )
             )
         self.env["customer.campaign.delivery"].flush_model()
         # the rows a send job holds are left to it (SKIP LOCKED): it sends
-        # nothing of a disabled campaign
+        # nothing of a stopped campaign
         self.env.cr.execute(
             SQL(
                 """

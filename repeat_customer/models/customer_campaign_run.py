@@ -4,7 +4,7 @@ from datetime import datetime, time, timedelta
 import pytz
 
 from odoo import api, fields, models
-from odoo.tools import SQL
+from odoo.tools import SQL, format_date
 
 from ..tools.campaigns import (
     CONTROL_BUCKETS,
@@ -429,13 +429,15 @@ class CustomerCampaign(models.Model):
         quiet hours, and report what is left (the cron framework commits and
         calls again while deliveries are queued)."""
         state = self._job_state(RUN_STATE_PARAM)
-        campaigns = self.sudo().search([])
+        campaigns = self.sudo().search([("state", "=", "running")])
         # queue once per run: a run is this hour's (a run that did not finish
         # sending, or crashed, does not hold back the next hour's queueing)
         hour = fields.Datetime.now().strftime("%Y-%m-%d %H")
         if state.get("queued") != hour:
             for campaign in campaigns:
-                campaign._queue()
+                today = campaign.company_id._loyalty_today()
+                if campaign._reaches_on(today):
+                    campaign._queue(today)
             for company in self.env["res.company"].sudo().search([]):
                 self.env["customer.campaign.delivery"].sudo()._update_attribution(
                     company
@@ -448,8 +450,39 @@ class CustomerCampaign(models.Model):
             .sudo()
             ._send_queued(campaigns.company_id, limit=size)
         )
+        campaigns._stop_ended()
         self._job_progress(sent, remaining)
         return bool(remaining)
+
+    def _stop_ended(self):
+        """Stop the running campaigns of ``self`` past their end date once
+        they have nothing queued left, saying so in their chatter."""
+        ended = self.filtered(
+            lambda c: c.state == "running"
+            and c.date_end
+            and c.date_end < c.company_id._loyalty_today()
+        )
+        if not ended:
+            return
+        queued = {
+            campaign.id
+            for [campaign] in self.env["customer.campaign.delivery"]
+            .sudo()
+            ._read_group(
+                [("campaign_id", "in", ended.ids), ("state", "=", "to_send")],
+                ["campaign_id"],
+            )
+        }
+        for campaign in ended.filtered(lambda c: c.id not in queued):
+            campaign.state = "stopped"
+            campaign.message_post(
+                body=self.env._(
+                    "Stopped: the campaign ended on %(date)s.",
+                    date=format_date(self.env, campaign.date_end),
+                ),
+                message_type="notification",
+                subtype_xmlid="mail.mt_note",
+            )
 
 
 class CustomerCampaignDelivery(models.Model):
@@ -474,19 +507,20 @@ class CustomerCampaignDelivery(models.Model):
         """Send up to ``limit`` queued deliveries (all: ``None``) of
         ``companies`` (of ``campaigns`` only, when given): those without a
         message at any hour, those with one outside the company's quiet
-        hours; never those of a disabled campaign, which are held until it
-        is enabled again or they are cancelled. The rows are locked
+        hours; never those of a campaign not running, which are held until
+        it is started again or they are cancelled. The rows are locked
         (``FOR UPDATE SKIP LOCKED``), so two workers never send the same
         delivery. Return (sent, still queued and
         sendable now)."""
         quiet = companies - self._sendable_companies(companies)
         self.flush_model()
-        self.env["customer.campaign"].flush_model(["active"])
+        self.env["customer.campaign"].flush_model(["active", "state"])
         where = SQL(
             """d.state = 'to_send' AND d.company_id = ANY(%(companies)s)
                AND (d.channel = 'none' OR NOT d.company_id = ANY(%(quiet)s))
                AND EXISTS (SELECT 1 FROM customer_campaign c
-                            WHERE c.id = d.campaign_id AND c.active)
+                            WHERE c.id = d.campaign_id AND c.active
+                              AND c.state = 'running')
                AND (%(all)s OR d.campaign_id = ANY(%(campaigns)s))""",
             companies=companies.ids,
             quiet=quiet.ids,

@@ -1,4 +1,5 @@
 import contextlib
+import importlib.util
 from datetime import date, datetime, time, timedelta
 
 import psycopg2.errors
@@ -7,8 +8,9 @@ from freezegun import freeze_time
 from odoo import SUPERUSER_ID, Command, api
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import Form, TransactionCase, new_test_user, tagged
-from odoo.tools import mute_logger
+from odoo.tools import file_path, mute_logger
 
+from odoo.addons.mail.tests.common import MockEmail
 from odoo.addons.sms.tests.common import SMSCase
 
 from ..hooks import move_legacy_birthdays
@@ -68,6 +70,7 @@ class CampaignCase(RepeatCustomerCase):
             "channel": "mail",
             "mail_template_id": self.template.id,
             "control_share": 0.0,
+            "state": "running",
             **vals,
         }
         return self.Campaign.create(vals)
@@ -805,11 +808,12 @@ class TestActions(CampaignCase):
             )
         )
 
-    def test_enabling_a_shipped_campaign(self):
+    def test_starting_a_shipped_campaign(self):
         campaign = self.env.ref("repeat_customer.customer_campaign_birthday")
-        self.assertFalse(campaign.active)
+        self.assertEqual(campaign.state, "draft")
         self.assertFalse(campaign.coupon_program_id.active)
-        campaign.active = True
+        campaign.action_start()
+        self.assertEqual(campaign.state, "running")
         self.assertTrue(campaign.coupon_program_id.active)
         with Form(campaign) as form:
             form.control_share = 15
@@ -866,8 +870,13 @@ class TestBadInputs(CampaignCase):
     def test_archived_campaign_cannot_run(self):
         campaign = self._campaign()
         campaign.active = False
+        # archiving stops it
+        self.assertEqual(campaign.state, "stopped")
         with self.assertRaisesRegex(UserError, "archived"):
             campaign.action_run_now()
+        with self.assertRaisesRegex(UserError, "archived"):
+            campaign.action_start()
+        self.assertEqual(campaign.state, "stopped")
 
     def test_audience_is_applied(self):
         gold = self._member("Gold Member", birthdate_date=self.today.replace(year=1990))
@@ -883,6 +892,271 @@ class TestBadInputs(CampaignCase):
         self.assertEqual(many._queue(), 1)
         self.assertEqual(many._queue(), 1)
         self.assertEqual(many._queue(), 0)
+
+
+@tagged("post_install", "-at_install")
+class TestLifecycle(CampaignCase):
+    """Draft, running, stopped: a campaign reaches nobody until started, and
+    nobody new once stopped or outside its dates."""
+
+    def _cron(self, when=None):
+        when = when or datetime.combine(self.today, time(10, 5))
+        with freeze_time(when):
+            self.env["customer.campaign"]._cron_run_campaigns()
+
+    def test_a_new_campaign_is_a_draft_that_reaches_nobody(self):
+        self._member("Born Today", birthdate_date=self.today.replace(year=1990))
+        campaign = self._campaign(state="draft", bonus_points=10)
+        self.assertEqual(
+            self.Campaign.create(
+                {
+                    "name": "Plain",
+                    "company_id": self.company.id,
+                    "channel": "mail",
+                    "mail_template_id": self.template.id,
+                }
+            ).state,
+            "draft",
+        )
+        self._cron()
+        self.assertFalse(self._deliveries(campaign))
+        with self.assertRaisesRegex(UserError, "not running: start it first"):
+            campaign.action_run_now()
+        # the dry run works on a draft and writes nothing
+        action = campaign.action_dry_run()
+        dry_run = self.env[action["res_model"]].browse(action["res_id"])
+        self.assertEqual(dry_run.to_send_count, 1)
+        self.assertFalse(self._deliveries(campaign))
+        campaign.action_start()
+        self.assertEqual(campaign.state, "running")
+        self._cron(datetime.combine(self.today, time(11, 5)))
+        self.assertEqual(self._deliveries(campaign).state, "sent")
+        self.assertIn(
+            "Running",
+            campaign.message_ids.tracking_value_ids.mapped("new_value_char"),
+        )
+
+    def test_stopped_holds_the_queue_and_reaches_nobody_new(self):
+        self.company.write(
+            {"loyalty_quiet_hours_start": 0.0, "loyalty_quiet_hours_end": 24.0}
+        )
+        self._member("Queued", birthdate_date=self.today.replace(year=1990))
+        campaign = self._campaign()
+        campaign._run()
+        delivery = self._deliveries(campaign)
+        self.assertEqual(delivery.state, "to_send")
+        with self.assertRaisesRegex(UserError, "Stop the campaign"):
+            campaign.action_cancel_queued()
+        campaign.action_stop()
+        self.assertEqual(campaign.state, "stopped")
+        self.company.write({"loyalty_quiet_hours_end": 0.0})
+        self._member("Also born", birthdate_date=self.today.replace(year=1990))
+        self._cron()
+        # nothing sent, nobody new queued
+        self.assertEqual(self._deliveries(campaign), delivery)
+        self.assertEqual(delivery.state, "to_send")
+        with self.assertRaisesRegex(UserError, "not running"):
+            campaign.action_run_now()
+        # started again: the held message goes, the new member is reached
+        campaign.action_start()
+        self._cron(datetime.combine(self.today, time(11, 5)))
+        self.assertEqual(set(self._deliveries(campaign).mapped("state")), {"sent"})
+        self.assertEqual(len(self._deliveries(campaign)), 2)
+
+    def test_dates(self):
+        self._member("Dated", birthdate_date=self.today.replace(year=1990))
+        with self.assertRaisesRegex(ValidationError, "ends before it starts"):
+            self._campaign(
+                date_start=self.today, date_end=self.today - timedelta(days=1)
+            )
+        later = self._campaign(name="Later", date_start=self.today + timedelta(days=1))
+        self._cron()
+        self.assertFalse(self._deliveries(later))
+        with self.assertRaisesRegex(UserError, "outside these dates"):
+            later.action_run_now()
+        with self.assertRaisesRegex(UserError, "ended on"):
+            self._campaign(name="Over", date_end=self.today - timedelta(days=1))
+        # a campaign whose last day was yesterday stops once its queue is sent
+        ended = self._campaign(name="Ended", date_end=self.today)
+        ended._run()
+        self.assertEqual(self._deliveries(ended).state, "sent")
+        tomorrow = datetime.combine(self.today + timedelta(days=1), time(10, 5))
+        with freeze_time(tomorrow):
+            self._member(
+                "Too late",
+                birthdate_date=self.today.replace(year=1990) + timedelta(days=1),
+            )
+            self.env["customer.campaign"]._cron_run_campaigns()
+        self.assertEqual(ended.state, "stopped")
+        self.assertEqual(len(self._deliveries(ended)), 1)
+        self.assertTrue(any("ended on" in m.body for m in ended.message_ids))
+
+    def test_upgrade_keeps_live_campaigns_running(self):
+        """18.0.1.13.0: the on/off switch becomes the lifecycle without
+        stopping anything that ran."""
+        path = file_path("repeat_customer/migrations/18.0.1.13.0/pre-migrate.py")
+        spec = importlib.util.spec_from_file_location("migration_18_0_1_13_0", path)
+        migration = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(migration)
+        self._member("Reached", birthdate_date=self.today.replace(year=1990))
+        live = self._campaign(name="Live")
+        used = self._campaign(name="Used, then switched off")
+        used._run()
+        unused = self._campaign(name="Never switched on")
+        self.env.flush_all()
+        self.env.cr.execute(
+            "UPDATE customer_campaign SET active = id <> ALL(%s) WHERE id IN %s",
+            [[used.id, unused.id], (live.id, used.id, unused.id)],
+        )
+        self.env.cr.execute("ALTER TABLE customer_campaign DROP COLUMN state")
+        migration.migrate(self.env.cr, "18.0.1.12.0")
+        self.env.invalidate_all()
+        self.assertEqual(
+            (live + used + unused).mapped(lambda c: (c.state, c.active)),
+            [("running", True), ("stopped", True), ("draft", True)],
+        )
+
+    def test_only_managers_start_and_stop(self):
+        salesman = new_test_user(
+            self.env,
+            login="rc_lifecycle_sales",
+            groups="sales_team.group_sale_salesman",
+            company_id=self.company.id,
+            company_ids=[Command.set(self.company.ids)],
+        )
+        campaign = self._campaign(state="draft")
+        for method in ("action_start", "action_stop", "action_send_test"):
+            with self.subTest(method=method), self.assertRaises(AccessError):
+                getattr(campaign.with_user(salesman), method)()
+        with self.assertRaises(AccessError):
+            campaign.with_user(salesman).write({"state": "running"})
+        self.assertEqual(campaign.state, "draft")
+
+
+@tagged("post_install", "-at_install")
+class TestSendATest(CampaignCase, SMSCase, MockEmail):
+    """*Send a Test*: the message as a member would get it, to the user; the
+    member gets nothing and nothing is given or counted."""
+
+    def _counts(self):
+        return (
+            self.Delivery.search_count([]),
+            self.env["customer.coupon"].search_count([]),
+            self.env["loyalty.card"].search_count([]),
+            self.env["customer.point.entry"].search_count([]),
+            self.env["mail.activity"].search_count([]),
+        )
+
+    def test_mail_as_a_member_to_me(self):
+        self.env.user.email = "manager@example.com"
+        member = self._member("Li Na", birthdate_date=self.today.replace(year=1990))
+        campaign = self._campaign(
+            state="draft",
+            coupon_program_id=self.program.id,
+            bonus_points=50,
+            activity_type_id=self.env.ref("mail.mail_activity_data_call").id,
+        )
+        before = self._counts()
+        action = campaign.action_send_test()
+        wizard = self.env[action["res_model"]].browse(action["res_id"])
+        self.assertEqual(wizard.membership_id, member)
+        self.assertIn("manager@example.com", wizard.email_to)
+        with self.mock_mail_gateway(mail_unlink_sent=True):
+            result = wizard.action_send()
+        self.assertEqual(result["params"]["type"], "success")
+        self.assertEqual(len(self._mails), 1)
+        mail = self._mails[0]
+        self.assertIn("manager@example.com", mail["email_to"][0])
+        self.assertEqual(mail["subject"], "[Test] Happy birthday, Li Na!")
+        # the coupon box and the points are in it, as the member would read
+        self.assertIn("50", mail["body"])
+        self.assertRegex(mail["body"], r"border:2px dashed")
+        # and nothing of it was kept
+        self.assertEqual(self._counts(), before)
+        self.assertEqual(member.points_balance, 0)
+        left = self.env["mail.mail"].search(
+            [("res_id", "=", campaign.id), ("model", "=", campaign._name)]
+        )
+        self.assertFalse(left, left.mapped(lambda m: (m.subject, m.email_to, m.state)))
+        self.assertIn("Test email", campaign.message_ids[:1].body)
+        self.assertEqual(campaign.state, "draft")
+
+    def test_sms_to_my_mobile(self):
+        self._member("Texted", phone="+32 470 12 34 56")
+        campaign = self._campaign(
+            channel="sms",
+            mail_template_id=False,
+            sms_template_id=self.env.ref(
+                "repeat_customer.sms_template_campaign_points_expiring"
+            ).id,
+        )
+        action = campaign.action_send_test()
+        wizard = self.env[action["res_model"]].browse(action["res_id"])
+        wizard.phone = "+32 470 99 88 77"
+        before = self.env["sms.sms"].search_count([])
+        with self.mockSMSGateway():
+            result = wizard.action_send()
+        self.assertEqual(result["params"]["type"], "success")
+        self.assertSMSIapSent([self.env.user._phone_format(number=wizard.phone)])
+        self.assertEqual(self.env["sms.sms"].search_count([]), before)
+        self.assertFalse(self._deliveries(campaign))
+        # a gateway that refuses says so
+        with self.mockSMSGateway(sim_error="credit"):
+            result = wizard.action_send()
+        self.assertEqual(result["params"]["type"], "danger")
+        self.assertIn("could not be sent", result["params"]["message"])
+
+    def test_bad_inputs(self):
+        member = self._member("Someone")
+        campaign = self._campaign()
+        wizard = self.env["customer.campaign.test"].browse(
+            campaign.action_send_test()["res_id"]
+        )
+        wizard.email_to = "not an address"
+        with self.assertRaisesRegex(UserError, "email address"):
+            wizard.action_send()
+        silent = self._campaign(
+            name="Silent", channel="none", mail_template_id=False, bonus_points=5
+        )
+        with self.assertRaisesRegex(UserError, "sends no message"):
+            silent.action_send_test()
+        other_company = self.env["res.company"].create({"name": "Test Send Co"})
+        stranger = self.env["customer.membership"].create(
+            {"partner_id": self._partner("Stranger").id, "company_id": other_company.id}
+        )
+        wizard.write({"email_to": "me@example.com", "membership_id": stranger.id})
+        with self.assertRaisesRegex(UserError, "not a member of"):
+            wizard.action_send()
+        sms = self._campaign(
+            name="Texting",
+            channel="sms",
+            mail_template_id=False,
+            sms_template_id=self.env.ref(
+                "repeat_customer.sms_template_campaign_points_expiring"
+            ).id,
+        )
+        wizard = self.env["customer.campaign.test"].browse(
+            sms.action_send_test()["res_id"]
+        )
+        wizard.write({"phone": "12", "membership_id": member.id})
+        with self.assertRaisesRegex(UserError, "not a valid one"):
+            wizard.action_send()
+
+    def test_someone_elses_test_is_not_readable(self):
+        manager = new_test_user(
+            self.env,
+            login="rc_test_send_manager",
+            groups="repeat_customer.group_manager,sales_team.group_sale_manager",
+            company_id=self.company.id,
+            company_ids=[Command.set(self.company.ids)],
+        )
+        self._member("Seen")
+        campaign = self._campaign()
+        mine = campaign.action_send_test()["res_id"]
+        Test = self.env["customer.campaign.test"].with_user(manager)
+        self.assertFalse(Test.search([("id", "=", mine)]))
+        with self.assertRaises(AccessError):
+            Test.browse(mine).read(["email_to"])
 
 
 @tagged("post_install", "-at_install")
@@ -986,6 +1260,7 @@ class TestTwoWorkers(TransactionCase):
                     ).id,
                     "bonus_points": 30,
                     "control_share": 0,
+                    "state": "running",
                 }
             )
             self.ids = (partner.id, membership.id, campaign.id, company.id)
@@ -1166,6 +1441,7 @@ class TestCompaniesAndRights(CampaignCase):
                 "channel": "none",
                 "bonus_points": 5,
                 "control_share": 0,
+                "state": "running",
             }
         )
         other._run()

@@ -520,13 +520,13 @@ class TestCampaignQueueAndCap(CampaignCase):
             "Queue Qiu", birthdate_date=cls.today.replace(year=1991)
         )
 
-    def test_a_disabled_campaign_sends_nothing_it_queued(self):
+    def test_a_stopped_campaign_sends_nothing_it_queued(self):
         held = self._campaign(name="Held", bonus_points=20)
         self._campaign(
-            name="Another, enabled", trigger="welcome", channel="none", bonus_points=5
+            name="Another, running", trigger="welcome", channel="none", bonus_points=5
         )
         self.assertEqual(held._queue(), 1)
-        held.active = False
+        held.action_stop()
         Delivery = self.env["customer.campaign.delivery"]
         while self.Campaign._cron_run_campaigns():
             pass
@@ -538,22 +538,22 @@ class TestCampaignQueueAndCap(CampaignCase):
             )
         )
         self.assertEqual(held.queued_count, 1)
-        # enabled again, it sends what it held
-        held.active = True
+        # started again, it sends what it held
+        held.action_start()
         Delivery._send_queued(self.company)
         self.assertEqual(delivery.state, "sent")
 
-    def test_cancel_what_a_disabled_campaign_queued(self):
+    def test_cancel_what_a_stopped_campaign_queued(self):
         held = self._campaign(name="Cancelled", bonus_points=20)
         self.assertEqual(held._queue(), 1)
         with self.assertRaises(UserError):
             held.action_cancel_queued()
-        held.active = False
+        held.action_stop()
         held.action_cancel_queued()
         delivery = self._deliveries(held)
         self.assertEqual(delivery.state, "cancelled")
         self.assertFalse(delivery.counts_in_cap)
-        held.active = True
+        held.action_start()
         self.env["customer.campaign.delivery"]._send_queued(self.company)
         self.assertEqual(delivery.state, "cancelled")
         self.assertFalse(
@@ -618,6 +618,7 @@ class TestFrequencyCapUnderConcurrency(TransactionCase):
                         "mail_template_id": template.id,
                         "control_share": 0,
                         "audience_domain": repr([("id", "in", memberships.ids)]),
+                        "state": "running",
                     }
                     for i in range(2)
                 ]

@@ -317,6 +317,7 @@ class TestIntegrityCheck(RewardsCase):
                 "channel": "none",
                 "bonus_points": 25,
                 "control_share": 0,
+                "state": "running",
             }
         )
         campaign._run()

@@ -7,3 +7,4 @@ from . import customer_liability_report
 from . import customer_analytics_export
 from . import customer_segment_migration
 from . import customer_service_resolve_wizard
+from . import customer_campaign_test
