@@ -458,9 +458,11 @@ class CustomerCampaign(models.Model):
         """Stop the running campaigns of ``self`` past their end date once
         they have nothing queued left, saying so in their chatter."""
         ended = self.filtered(
-            lambda c: c.state == "running"
-            and c.date_end
-            and c.date_end < c.company_id._loyalty_today()
+            lambda c: (
+                c.state == "running"
+                and c.date_end
+                and c.date_end < c.company_id._loyalty_today()
+            )
         )
         if not ended:
             return

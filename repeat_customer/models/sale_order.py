@@ -40,6 +40,19 @@ class SaleOrder(models.Model):
         "current tier.",
     )
     loyalty_points_enabled = fields.Boolean(related="company_id.loyalty_points_enabled")
+    loyalty_points_balance = fields.Integer(
+        string="Member Points",
+        related="loyalty_membership_id.points_balance",
+        help="The points of this programme the customer may spend now, with "
+        "Redeem Points or Redeem Reward. Odoo's own loyalty cards and "
+        "eWallets keep their own balances, used with the Reward button.",
+    )
+    loyalty_coupon_count = fields.Integer(
+        string="Member Coupons",
+        compute="_compute_loyalty_coupon_count",
+        help="The customer's unused coupons of this programme that this "
+        "quotation may take: Odoo's Reward button offers them.",
+    )
     loyalty_recommendation_ids = fields.Many2many(
         "customer.recommendation",
         string="Recommended for This Customer",
@@ -61,6 +74,15 @@ class SaleOrder(models.Model):
             order.loyalty_membership_id = by_key.get(
                 (order.partner_id.commercial_partner_id.id, order.company_id.id),
                 False,
+            )
+
+    @api.depends("partner_id", "company_id", "state", "order_line.coupon_id")
+    def _compute_loyalty_coupon_count(self):
+        for order in self:
+            order.loyalty_coupon_count = (
+                len(order._loyalty_member_coupons())
+                if order.id and order.state in ("draft", "sent")
+                else 0
             )
 
     @api.depends("loyalty_membership_id", "order_line.product_id")
@@ -203,6 +225,69 @@ class SaleOrder(models.Model):
         if error:
             return {"error": error}
         return super()._apply_program_reward(reward, coupon, **kwargs)
+
+    def _loyalty_member_coupons(self):
+        """The coupons the programme issued to this order's customer that it
+        may use now: not used, expired or cancelled, with their points, of
+        an active programme of the order's company, not yet on the order.
+        They are native coupons: Odoo's *Reward* button offers them with
+        no code typed."""
+        one_record(self)
+        if not self.partner_id or not self._allow_nominative_programs():
+            return self.env["loyalty.card"]
+        coupons = (
+            self.env["customer.coupon"]
+            .sudo()
+            .search(
+                [
+                    ("partner_id", "=", self.partner_id.commercial_partner_id.id),
+                    ("company_id", "=", self.company_id.id),
+                    ("state", "=", "issued"),
+                ]
+            )
+        )
+        today = fields.Date.context_today(self)
+        cards = coupons.card_id.filtered(
+            lambda card: (
+                card.points > 0
+                and card.program_id.active
+                and card.program_id.company_id
+                in (self.company_id, self.company_id.browse())
+                and not (card.expiration_date and card.expiration_date < today)
+            )
+        )
+        return (cards - self.applied_coupon_ids - self.order_line.coupon_id).sudo(False)
+
+    def action_open_reward_wizard(self):
+        """Odoo's *Reward* button, with the customer's unused coupons of the
+        programme among the rewards to choose (one applicable reward is
+        applied at once, as Odoo does)."""
+        for order in self.filtered(lambda o: o.state in ("draft", "sent")):
+            cards = order._loyalty_member_coupons()
+            if cards:
+                order.applied_coupon_ids += cards
+        return super().action_open_reward_wizard()
+
+    def _loyalty_apply_coupon(self, card):
+        """Put the coupon ``card`` on this quotation, as Odoo's *Coupon
+        Code* then *Reward* would: its one reward is applied, several are
+        left to the *Reward* button. Return None when applied, else why not
+        (the coupon stays with the customer)."""
+        one_record(self)
+        status = self._try_apply_code(card.code)
+        if "error" in status:
+            return status["error"]
+        rewards = self.env["loyalty.reward"].union(*status.values())
+        if not rewards:
+            return self.env._("none of its rewards applies to this quotation.")
+        if len(rewards) != 1 or rewards.multi_product:
+            return self.env._(
+                "the coupon offers a choice: pick it with the Reward button."
+            )
+        result = self._apply_program_reward(rewards, card)
+        if "error" in result:
+            return result["error"]
+        return None
 
     def action_loyalty_redeem_reward(self):
         one_record(self)

@@ -280,6 +280,122 @@ class TestCouponUse(RewardsCase):
 
 
 @tagged("post_install", "-at_install")
+class TestRewardsOnTheQuotation(RewardsCase):
+    """A reward bought for the quotation lands on it; the member's unused
+    coupons are in Odoo's Reward selection, no code typed."""
+
+    def _redeem_on(self, order, reward):
+        action = order.action_loyalty_redeem_reward()
+        with Form(
+            self.env[action["res_model"]].with_context(**action["context"])
+        ) as form:
+            form.reward_id = reward
+        return form.record, form.record.action_redeem()
+
+    def test_a_reward_bought_for_the_quotation_lands_on_it(self):
+        membership = self._member(self.customer, 500)
+        order = self._quotation(self.customer, 100.0)
+        self.assertEqual(order.loyalty_points_balance, 500)
+        wizard, result = self._redeem_on(order, self.reward)
+        self.assertEqual(result["tag"], "display_notification")
+        self.assertIn("applied to", result["params"]["message"])
+        line = order.order_line.filtered("is_reward_line")
+        self.assertEqual(line.coupon_id, wizard.coupon_id.card_id)
+        self.assertAlmostEqual(order.amount_untaxed, 90.0)
+        self.assertEqual(membership.points_balance, 300)
+        self.assertEqual(order.loyalty_coupon_count, 0)
+        order.action_confirm()
+        self.assertEqual(wizard.coupon_id.state, "used")
+
+    def test_a_coupon_the_quotation_cannot_take_stays_with_the_customer(self):
+        self._member(self.customer, 500)
+        self.program.rule_ids = [
+            Command.clear(),
+            Command.create(
+                {"minimum_amount": 500.0, "minimum_amount_tax_mode": "excl"}
+            ),
+        ]
+        order = self._quotation(self.customer, 100.0)
+        wizard, result = self._redeem_on(order, self.reward)
+        self.assertEqual(result.get("res_id"), wizard.id, result)
+        self.assertTrue(wizard.not_applied_reason)
+        self.assertFalse(order.order_line.filtered("is_reward_line"))
+        self.assertEqual(wizard.coupon_id.state, "issued")
+        self.assertNotIn(wizard.coupon_id.card_id, order.applied_coupon_ids)
+        # a larger order takes it with the Reward button alone
+        order.order_line.price_unit = 600.0
+        self.assertEqual(order.loyalty_coupon_count, 1)
+        self.assertTrue(order.action_open_reward_wizard())
+        self.assertEqual(
+            order.order_line.filtered("is_reward_line").coupon_id,
+            wizard.coupon_id.card_id,
+        )
+        # and a user cannot forge the explanation
+        user = new_test_user(
+            self.env,
+            login="rc_not_applied_forger",
+            groups="sales_team.group_sale_salesman,repeat_customer.group_user",
+        )
+        with self.assertRaises(AccessError):
+            self.env["customer.reward.redeem.wizard"].with_user(user).create(
+                {"not_applied_reason": "forged"}
+            )
+
+    def test_the_reward_button_offers_the_members_coupons(self):
+        membership = self._member(self.customer, 1000)
+        first = self.reward._redeem(membership)
+        other_programme = self._coupon_program("5 EUR voucher", 5.0)
+        second = self.Reward.create(
+            {
+                "name": "5 EUR voucher for 100 points",
+                "company_id": self.company.id,
+                "points_cost": 100,
+                "reward_type": "coupon",
+                "program_id": other_programme.id,
+            }
+        )._redeem(membership)
+        # not offered: used, expired, cancelled, another customer's
+        expired = self.reward._redeem(membership)
+        expired.card_id.expiration_date = self.today - timedelta(days=1)
+        cancelled = self.reward._redeem(membership)
+        cancelled.action_cancel()
+        self.reward._redeem(self._member(self.other, 500))
+        order = self._quotation(self.customer, 100.0)
+        self.assertEqual(order.loyalty_coupon_count, 2)
+        action = order.action_open_reward_wizard()
+        self.assertEqual(action["res_model"], "sale.loyalty.reward.wizard")
+        wizard = self.env["sale.loyalty.reward.wizard"].with_context(active_id=order.id)
+        offered = wizard.new({}).reward_ids._origin
+        self.assertEqual(
+            offered,
+            first.card_id.program_id.reward_ids | second.card_id.program_id.reward_ids,
+        )
+        wizard.create(
+            {"selected_reward_id": second.card_id.program_id.reward_ids.id}
+        ).action_apply()
+        self.assertEqual(
+            order.order_line.filtered("is_reward_line").coupon_id, second.card_id
+        )
+        self.assertAlmostEqual(order.amount_untaxed, 95.0)
+        # another customer's quotation is offered none of them
+        foreign = self._quotation(self.other, 100.0)
+        self.assertEqual(foreign.loyalty_coupon_count, 1)
+        self.assertNotIn(first.card_id, foreign._loyalty_member_coupons())
+        # a salesperson presses the Reward button on her own quotation
+        salesman = new_test_user(
+            self.env,
+            login="rc_reward_button_sales",
+            groups="sales_team.group_sale_salesman,repeat_customer.group_user",
+            company_id=self.company.id,
+            company_ids=[Command.set(self.company.ids)],
+        )
+        self.customer.user_id = salesman
+        mine = self._quotation(self.customer, 100.0)
+        mine.user_id = salesman
+        self.assertTrue(mine.with_user(salesman).action_open_reward_wizard())
+
+
+@tagged("post_install", "-at_install")
 class TestCouponBatches(RewardsCase):
     def _batch(self, **vals):
         return self.env["customer.coupon.batch"].create(

@@ -36,6 +36,12 @@ class CustomerRewardRedeemWizard(models.TransientModel):
     coupon_id = fields.Many2one("customer.coupon", string="Coupon", readonly=True)
     coupon_code = fields.Char(related="coupon_id.code", string="Coupon Code")
     coupon_expiration_date = fields.Date(related="coupon_id.expiration_date")
+    not_applied_reason = fields.Char(
+        string="Not Applied",
+        readonly=True,
+        help="Why the coupon bought for the quotation could not go on it "
+        "(it stays with the customer).",
+    )
 
     @api.model_create_multi
     def create(self, vals_list):
@@ -51,7 +57,9 @@ class CustomerRewardRedeemWizard(models.TransientModel):
         """The coupon (whose code the wizard shows) is set by the redemption
         only; that the user may read what they pass in is the value guard's
         (``customer.values.mixin``)."""
-        if vals.get("coupon_id") and not self.env.su:
+        if (
+            vals.get("coupon_id") or vals.get("not_applied_reason")
+        ) and not self.env.su:
             raise AccessError(
                 self.env._("The coupon of a redemption is set by the redemption.")
             )
@@ -101,8 +109,30 @@ class CustomerRewardRedeemWizard(models.TransientModel):
             return {"type": "ir.actions.act_window_close"}
         # sudo: the coupon field is closed to users (see _check_inputs)
         self.sudo().coupon_id = coupon
-        # show the code: the salesperson gives it to the customer, or applies
-        # it on the quotation with the standard coupon flow
+        if self.order_id:
+            # bought for this quotation: it goes on it at once, as Odoo's
+            # Coupon Code then Reward would put it
+            reason = self.order_id._loyalty_apply_coupon(
+                coupon.card_id.with_env(self.env)
+            )
+            if not reason:
+                return {
+                    "type": "ir.actions.client",
+                    "tag": "display_notification",
+                    "params": {
+                        "type": "success",
+                        "message": self.env._(
+                            "%(reward)s applied to %(order)s (coupon %(code)s).",
+                            reward=self.reward_id.name,
+                            order=self.order_id.name,
+                            code=coupon.code,
+                        ),
+                        "next": {"type": "ir.actions.act_window_close"},
+                    },
+                }
+            self.sudo().not_applied_reason = reason
+        # show the code: the salesperson gives it to the customer (or
+        # applies it later with Odoo's Reward button)
         return {
             "type": "ir.actions.act_window",
             "name": self.env._("Coupon Issued"),
