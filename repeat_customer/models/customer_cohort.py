@@ -1,5 +1,14 @@
-from odoo import fields, models, tools
-from odoo.tools import SQL
+from dateutil.relativedelta import relativedelta
+
+from odoo import api, fields, models, tools
+from odoo.osv import expression
+from odoo.tools import SQL, date_utils
+
+# measures that are a share of the cohorts' members, not a sum of rows
+SHARE_MEASURES = {
+    "retention:sum": "__count",
+    "revenue_per_member:sum": "revenue:sum",
+}
 
 
 class CustomerCohort(models.Model):
@@ -14,7 +23,13 @@ class CustomerCohort(models.Model):
     by months since the first order the *count* is the members who bought,
     the sum of *Share of Cohort* the share of the cohort they are, and the
     sum of *Revenue per Cohort Member* the cohort's revenue that month
-    divided by its size."""
+    divided by its size.
+
+    Those two are rates, so a group of several cells (the pivot's *Total*
+    row, a cohort's total) is not the sum of its cells' rates: it is the
+    buyers (revenue) of the group over the members the group's cohorts had
+    in the months it spans, each cohort counted in the months it has lived
+    (``_read_group``)."""
 
     _name = "customer.cohort"
     _inherit = ["customer.values.mixin"]
@@ -87,3 +102,119 @@ class CustomerCohort(models.Model):
                 view=SQL.identifier(self._table),
             )
         )
+
+    # ------------------------------------------------------------------
+    # Rates of groups of cells
+    # ------------------------------------------------------------------
+    @api.model
+    def _read_group(
+        self,
+        domain,
+        groupby=(),
+        aggregates=(),
+        having=(),
+        offset=0,
+        limit=None,
+        order=None,
+    ):
+        shares = [spec for spec in aggregates if spec in SHARE_MEASURES]
+        if not shares:
+            return super()._read_group(
+                domain, groupby, aggregates, having, offset, limit, order
+            )
+        # the sums the rates are made of, then divided per group by the
+        # members its cohorts had in the months it spans
+        plain = [SHARE_MEASURES.get(spec, spec) for spec in aggregates]
+        rows = super()._read_group(domain, groupby, plain, having, offset, limit, order)
+        cohorts = self._cohorts_of(domain)
+        result = []
+        for row in rows:
+            keys = dict(zip(groupby, row[: len(groupby)], strict=True))
+            members = self._members_of_group(keys, cohorts)
+            values = list(row[: len(groupby)])
+            for spec, value in zip(aggregates, row[len(groupby) :], strict=True):
+                if spec == "retention:sum":
+                    value = 100.0 * value / members if members else 0.0
+                elif spec == "revenue_per_member:sum":
+                    value = value / members if members else 0.0
+                values.append(value)
+            result.append(tuple(values))
+        return result
+
+    @api.model
+    def _cohorts_of(self, domain):
+        """The cohorts of the rows of ``domain``: [(company, cohort month,
+        size, months lived up to the company's current month)]. Every member
+        buys in their cohort's month, so every cohort has rows, in month
+        0 at least: conditions on the months (since) of ``domain`` are left
+        out, or a filter on month 3 would lose the cohorts nobody of which
+        bought in month 3."""
+        rows = super()._read_group(
+            self._without_month_terms(domain),
+            ["company_id", "cohort_month:day"],
+            ["cohort_size:max"],
+        )
+        today = {}
+        cohorts = []
+        for company, cohort, size in rows:
+            if company not in today:
+                today[company] = company.sudo()._loyalty_today()
+            lived = relativedelta(today[company].replace(day=1), cohort.replace(day=1))
+            cohorts.append(
+                (company, cohort, size, max(0, lived.years * 12 + lived.months))
+            )
+        return cohorts
+
+    @api.model
+    def _without_month_terms(self, domain):
+        """``domain`` with its conditions on the month of a row (``month``,
+        ``months_since``) made true; as it is when it negates a term."""
+        domain = expression.normalize_domain(domain)
+        if "!" in domain:
+            return domain
+        return [
+            expression.TRUE_LEAF
+            if expression.is_leaf(term)
+            and not isinstance(term, str)
+            and str(term[0]).split(".")[0] in ("month", "months_since")
+            else term
+            for term in domain
+        ]
+
+    @api.model
+    def _members_of_group(self, keys, cohorts):
+        """The sum over the group's cohorts of their size times the months of the
+        group they have lived (``keys``: the group's values by groupby
+        spec; a cohort counts in a month from its first, month 0, to the
+        current one)."""
+        members = 0
+        for company, cohort, size, lived in cohorts:
+            if "company_id" in keys and keys["company_id"] != company:
+                continue
+            months = range(lived + 1)
+            skip = False
+            for spec, value in keys.items():
+                fname, _sep, granularity = spec.partition(":")
+                if fname == "cohort_month":
+                    skip = (
+                        skip
+                        or not value
+                        or date_utils.start_of(cohort, granularity or "month")
+                        != date_utils.start_of(value, granularity or "month")
+                    )
+                elif fname == "months_since":
+                    months = [k for k in months if k == value]
+                elif fname == "month" and value:
+                    granularity = granularity or "month"
+                    start = date_utils.start_of(value, granularity)
+                    months = [
+                        k
+                        for k in months
+                        if date_utils.start_of(
+                            cohort + relativedelta(months=k), granularity
+                        )
+                        == start
+                    ]
+            if not skip:
+                members += size * len(months)
+        return members

@@ -372,8 +372,9 @@ class CustomerOverview(models.AbstractModel):
         """The cohorts of first purchases since ``start``, of the members of
         ``spec`` (and of the reader's record rules): size, and by months
         since, buyers and their share of the cohort (and revenue per cohort
-        member). Every member buys in their cohort's month, so the size is
-        the buyers of month 0."""
+        member; ``partial`` for this month's cells, not over yet). Every
+        member buys in their cohort's month, so the size is the buyers of
+        month 0."""
         domain = [
             *self._activity_domain(spec, start),
             ("cohort_month", ">=", start),
@@ -389,14 +390,19 @@ class CustomerOverview(models.AbstractModel):
             )
             entry["cells"][since] = {"count": count, "revenue": revenue}
         result = []
+        current = spec["company"]._loyalty_today().replace(day=1)
         for cohort in sorted(cohorts):
             entry = cohorts[cohort]
             size = entry["cells"].get(0, {}).get("count", 0)
             if not size:
                 continue
             entry["size"] = size
-            for cell in entry["cells"].values():
+            for since, cell in entry["cells"].items():
                 cell["share"] = 100.0 * cell["count"] / size
+                # this month is not over: its share is still growing
+                cell["partial"] = bool(
+                    since and cohort + relativedelta(months=since) >= current
+                )
                 revenue = cell.pop("revenue")
                 if with_revenue:
                     cell["revenue_per_member"] = revenue / size

@@ -252,6 +252,17 @@ class AnalyticsCohortsXlsx(models.AbstractModel):
                     },
                 )
             sheet.autofilter(header_row, 0, max(row, header_row + 1), 1 + width)
+            if any(
+                cell.get("partial") for c in cohorts for cell in c["cells"].values()
+            ):
+                sheet.write(
+                    row + 2,
+                    0,
+                    env._(
+                        "The last cell of each cohort is the month in progress: "
+                        "not over, its figures are still growing."
+                    ),
+                )
 
 
 class AnalyticsRatesXlsx(models.AbstractModel):

@@ -1,6 +1,6 @@
 """Cohort retention, against figures computed by hand."""
 
-from datetime import datetime
+from datetime import date, datetime
 
 from odoo import Command
 from odoo.tests import new_test_user, tagged
@@ -86,6 +86,67 @@ class TestCohorts(RepeatCustomerCase):
             self._cells(company=self.company2),
             {("2025-01", 0): (1, 100.0, 500.0, 500.0)},
         )
+
+    def test_totals_are_rates_of_the_cohorts_not_sums(self):
+        """The Total row of months since k: buyers at k over the members of
+        the cohorts that have lived k months; a cohort's total: its buyers
+        over its size times the months it has lived."""
+        self.env.flush_all()
+        today = self.company._loyalty_today()
+        lived = {
+            cohort: (today.year - cohort.year) * 12 + today.month - cohort.month
+            for cohort in (date(2025, 1, 1), date(2025, 2, 1))
+        }
+        Cohort = self.env["customer.cohort"]
+        domain = [("company_id", "=", self.company.id)]
+        totals = {
+            since: (count, round(share, 1), round(per_member, 2))
+            for since, count, share, per_member in Cohort._read_group(
+                domain,
+                ["months_since"],
+                ["__count", "retention:sum", "revenue_per_member:sum"],
+            )
+        }
+        # January: 2 members, February: 1; both have lived 3 months and more
+        self.assertEqual(
+            totals,
+            {
+                0: (3, 100.0, round(430 / 3, 2)),
+                1: (1, round(100 / 3, 1), 10.0),
+                2: (1, round(100 / 3, 1), round(40 / 3, 2)),
+                3: (1, round(100 / 3, 1), round(20 / 3, 2)),
+            },
+        )
+        january = date(2025, 1, 1)
+        [(_cohort, count, share)] = Cohort._read_group(
+            [*domain, ("cohort_month", "=", january)],
+            ["cohort_month:month"],
+            ["__count", "retention:sum"],
+        )
+        self.assertEqual(count, 4)
+        self.assertAlmostEqual(share, 100.0 * 4 / (2 * (lived[january] + 1)))
+        [(count, share)] = Cohort._read_group(domain, [], ["__count", "retention:sum"])
+        members = 2 * (lived[january] + 1) + 1 * (lived[date(2025, 2, 1)] + 1)
+        self.assertAlmostEqual(share, 100.0 * 6 / members)
+        # the web client's read_group (the pivot) gets the same
+        [group] = Cohort.read_group(
+            [*domain, ("months_since", "=", 1)], ["retention:sum"], ["months_since"]
+        )
+        self.assertAlmostEqual(group["retention"], 100 / 3)
+        # a cohort younger than k months is not counted at k: a new member
+        # this month joins the denominators of month 0 only
+        fresh = self._partner("Fresh Member")
+        self._dated(fresh, 10.0, datetime.combine(today, datetime.min.time()))
+        self._refresh()
+        self.env.flush_all()
+        totals = {
+            since: round(share, 1)
+            for since, share in Cohort._read_group(
+                domain, ["months_since"], ["retention:sum"]
+            )
+        }
+        self.assertEqual(totals[0], 100.0)
+        self.assertEqual(totals[1], round(100 / 3, 1))
 
     def test_months_in_the_company_time_zone(self):
         # 31 January 20:00 UTC is already February in Shanghai

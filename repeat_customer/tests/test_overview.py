@@ -133,6 +133,25 @@ class TestOverview(RepeatCustomerCase):
                     cell["count"],
                 )
 
+    def test_the_month_in_progress_is_marked(self):
+        self._order(self.bob, 30.0)
+        self.env.flush_all()
+        self.env["customer.membership"]._compute_company(self.company)
+        data = self._overview()
+        # Bob's cohort (200 days ago) has his month 0 and this month
+        [cohort] = [c for c in data["cohorts"] if max(c["cells"]) > 5]
+        since = max(cohort["cells"])
+        self.assertTrue(cohort["cells"][since]["partial"])
+        self.assertFalse(cohort["cells"][0]["partial"])
+        self.assertFalse(
+            any(
+                cell["partial"]
+                for other in data["cohorts"]
+                if other is not cohort
+                for cell in other["cells"].values()
+            )
+        )
+
     def test_filters(self):
         china = self.env.ref("base.cn")
         data = self._overview(country_id=china.id, months=24)

@@ -89,6 +89,10 @@ export class LoyaltyOverview extends Component {
         return DateTime.fromISO(iso).toFormat("MMM yyyy");
     }
 
+    get partialLabel() {
+        return _t("month in progress, not over yet");
+    }
+
     heatStyle(share) {
         const alpha = Math.min(1, 0.08 + share / 100);
         const color = share > 55 ? "#fff" : "#1f2937";
@@ -276,6 +280,7 @@ export class LoyaltyOverview extends Component {
                         backgroundColor: color(1),
                         yAxisID: "rate",
                         tension: 0.3,
+                        clip: false,
                     },
                     {
                         type: "line",
@@ -285,6 +290,7 @@ export class LoyaltyOverview extends Component {
                         backgroundColor: color(10),
                         yAxisID: "rate",
                         tension: 0.3,
+                        clip: false,
                     },
                     {
                         label: _t("Active Members"),
@@ -303,11 +309,19 @@ export class LoyaltyOverview extends Component {
             options: {
                 maintainAspectRatio: false,
                 scales: {
-                    rate: { position: "right", min: 0, max: 100, grid: { display: false } },
+                    x: { title: { display: true, text: _t("Month") } },
+                    rate: {
+                        position: "right",
+                        min: 0,
+                        max: 100,
+                        grid: { display: false },
+                        title: { display: true, text: _t("Rate (%)") },
+                    },
                     members: {
                         position: "left",
                         beginAtZero: true,
                         suggestedMax: Math.max(1, ...data.months.map((m) => m.active)) * 1.1,
+                        title: { display: true, text: _t("Members") },
                     },
                 },
                 onClick: (_ev, items) => items.length && this.openMonth(items[0].index),
@@ -325,6 +339,10 @@ export class LoyaltyOverview extends Component {
             },
             options: {
                 maintainAspectRatio: false,
+                scales: {
+                    x: { title: { display: true, text: _t("Month") } },
+                    y: { beginAtZero: true, title: { display: true, text: _t("Points") } },
+                },
                 onClick: (_ev, items) => items.length && this.openPoints(items[0].index),
             },
         });
