@@ -65,6 +65,39 @@ class CustomerOverview(models.AbstractModel):
             },
         }
 
+    @api.readonly
+    @api.model
+    def get_rf_matrix(self, filters=None):
+        """The R x F matrix of the members of ``filters`` (as the
+        overview's, without the period: scores are today's): per recency
+        (5 on top, as the overview) and frequency score, the members, their
+        share of the members and of revenue, their average spending and
+        main segment; totals per row and column."""
+        spec = self._parse_filters(filters or {})
+        company = spec["company"]
+        members = self._member_domain(spec)
+        grid = self._rf_grid(members)
+        total = sum(cell["count"] for line in grid for cell in line)
+        for line in grid:
+            for cell in line:
+                cell["member_share"] = 100.0 * cell["count"] / total if total else 0.0
+        return {
+            "filters": {
+                "company_id": company.id,
+                "months": spec["months"],
+                "tier_id": spec["tier_id"],
+                "segment_id": spec["segment_id"],
+                "country_id": spec["country_id"],
+            },
+            "choices": self._choices(company),
+            "currency_id": company.currency_id.id,
+            "rf_grid": grid,
+            "rows": [sum(cell["count"] for cell in line) for line in grid],
+            "columns": [sum(line[i]["count"] for line in grid) for i in range(5)],
+            "total": total,
+            "domains": {"members": members},
+        }
+
     @api.model
     def action_export(self, filters=None):
         """The export wizard, filled with the overview's filters."""
@@ -444,6 +477,7 @@ class CustomerOverview(models.AbstractModel):
                         "f": frequency,
                         "count": cell["count"],
                         "share": 100.0 * cell["spent"] / total if total else 0.0,
+                        "average_spent": cell["spent"] / cell["count"],
                         "segment": segment.display_name if segment else "",
                         "color": segment.color if segment else 0,
                     }

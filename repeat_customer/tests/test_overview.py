@@ -270,6 +270,13 @@ class TestOverviewHttp(HttpCase):
             login="overview_manager",
         )
 
+    def test_rf_matrix_tour(self):
+        self.start_tour(
+            "/odoo/action-repeat_customer.customer_rf_matrix_action",
+            "repeat_customer_rf_matrix",
+            login="overview_manager",
+        )
+
 
 @tagged("post_install", "-at_install")
 class TestAnalyticsXlsx(RepeatCustomerCase):

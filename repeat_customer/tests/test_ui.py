@@ -1,3 +1,4 @@
+from odoo.exceptions import UserError
 from odoo.tests import Form, tagged
 
 from .common import RepeatCustomerCase
@@ -56,9 +57,6 @@ class TestUi(RepeatCustomerCase):
         for view_type in ("list", "form", "kanban", "pivot", "graph", "search"):
             arch = self.Membership.get_view(view_type=view_type)["arch"]
             self.assertTrue(arch)
-        self.Membership.get_view(
-            self.env.ref("repeat_customer.customer_membership_view_pivot_rf").id
-        )
         self.env.flush_all()
         self.env.cr.precommit.run()
         membership.action_block()
@@ -83,3 +81,22 @@ class TestUi(RepeatCustomerCase):
         )
         self.assertEqual(sum(count for _r, _f, count in groups), 5)
         self.assertEqual({r for r, _f, _c in groups}, {1, 2, 3, 4, 5})
+        # the report: recency 5 on top as on the overview, with totals
+        matrix = self.env["customer.overview"].get_rf_matrix(
+            {"company_id": self.company.id}
+        )
+        grid = matrix["rf_grid"]
+        self.assertEqual([line[0]["r"] for line in grid], [5, 4, 3, 2, 1])
+        self.assertEqual([cell["f"] for cell in grid[0]], [1, 2, 3, 4, 5])
+        self.assertEqual(matrix["total"], 5)
+        self.assertEqual(sum(matrix["rows"]), 5)
+        self.assertEqual(sum(matrix["columns"]), 5)
+        filled = [cell for line in grid for cell in line if cell["count"]]
+        self.assertAlmostEqual(sum(c["member_share"] for c in filled), 100.0)
+        self.assertAlmostEqual(sum(c["share"] for c in filled), 100.0)
+        for cell in filled:
+            self.assertAlmostEqual(cell["average_spent"], 10.0)
+            self.assertTrue(cell["segment"])
+        self.assertTrue(type(self.env["customer.overview"]).get_rf_matrix._readonly)
+        with self.assertRaises(UserError):
+            self.env["customer.overview"].get_rf_matrix({"tier_id": "x"})
