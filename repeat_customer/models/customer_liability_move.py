@@ -111,7 +111,8 @@ class CustomerLiabilityMove(models.Model):
     outstanding_points = fields.Integer(
         string="Points Outstanding",
         readonly=True,
-        help="Points of the company's members at the end of the day.",
+        help="Points of the company's members not yet redeemed or expired at "
+        "the end of the day, pending ones included.",
     )
     liability_amount = fields.Monetary(
         string="Liability",

@@ -192,8 +192,10 @@ class CustomerOverview(models.AbstractModel):
     @api.model
     def _kpis(self, spec, members, months, start):
         Membership = self.env["customer.membership"]
-        ((count, points, spent),) = Membership._read_group(
-            members, [], ["__count", "points_balance:sum", "total_spent:sum"]
+        ((count, points, pending, spent),) = Membership._read_group(
+            members,
+            [],
+            ["__count", "points_balance:sum", "points_pending:sum", "total_spent:sum"],
         )
         start_date = start
         active_domain = [*members, ("last_order_date", ">=", start_date)]
@@ -225,6 +227,7 @@ class CustomerOverview(models.AbstractModel):
             "repeat_rate": repeat,
             "churn_rate": churn,
             "points": points or 0,
+            "points_pending": pending or 0,
             "points_value": (points or 0) * company.loyalty_point_value,
             "redemption_rate": 100.0 * redeemed / issued if issued else None,
             "entry_domain": entry_domain,

@@ -105,6 +105,9 @@ class TestOverview(RepeatCustomerCase):
             [("company_id", "=", self.company.id)]
         )
         self.assertEqual(kpis["points"], sum(memberships.mapped("points_balance")))
+        self.assertEqual(
+            kpis["points_pending"], sum(memberships.mapped("points_pending"))
+        )
         self.assertEqual(kpis["redemption_rate"], 0.0, "nothing redeemed yet")
         self.assertNotIn("campaign_revenue", kpis)
         self.assertEqual(sum(s["count"] for s in data["segments"]), 3)

@@ -49,7 +49,13 @@ class CustomerLiabilityReport(models.TransientModel):
         string="Expected Redemption Rate", digits=(16, 4), compute="_compute_figures"
     )
     outstanding_points = fields.Integer(
-        string="Points Outstanding", compute="_compute_figures"
+        string="Points Outstanding",
+        compute="_compute_figures",
+        help="Every point of the company earned or given and not yet redeemed "
+        "or expired at the end of the date, pending points (of orders still in "
+        "their return window) included: the liability exists from the sale. "
+        "The overview's Points Available counts only what members can spend "
+        "now, for its filters, today.",
     )
     ledger_amount = fields.Monetary(
         string="Liability per Ledger",
