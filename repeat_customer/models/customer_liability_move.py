@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import SQL
+from odoo.tools import SQL, date_utils
 
 from ..tools.liability import BUCKETS, DEFERRED, PROVISION, liability_effect
 from ..tools.numbers import one_record
@@ -220,7 +220,8 @@ class CustomerLiabilityMove(models.Model):
     def _due_companies(self):
         """Companies posting their liability whose next ledger day to post
         (the day after the last one posted; before any, the day before the
-        first day posted, for the opening entry) is yesterday or earlier."""
+        first day posted, for the opening entry) is in a posting period (a
+        day, week or month) over by yesterday."""
         companies = (
             self.env["res.company"]
             .sudo()
@@ -229,7 +230,7 @@ class CustomerLiabilityMove(models.Model):
         return companies.filtered(
             lambda c: (
                 c._loyalty_liability_next_day()
-                <= c._loyalty_today() - timedelta(days=1)
+                <= c._loyalty_liability_until(c._loyalty_today() - timedelta(days=1))
             )
         )
 
@@ -283,6 +284,10 @@ class CustomerLiabilityMove(models.Model):
         )
         if not company.loyalty_liability_start_date:
             company.loyalty_liability_start_date = company._loyalty_today()
+        # weekly or monthly entries: up to the last period over, one entry
+        # per period, dated its last day (the cumulative targets make it
+        # the sum of its days)
+        until = company._loyalty_liability_until(until)
         self.env.flush_all()
         self._job_analyze(["customer_point_entry", "customer_redemption_rate"])
         values = self._valuation(company, until)
@@ -290,6 +295,15 @@ class CustomerLiabilityMove(models.Model):
         currency = company.currency_id
         records = self.browse()
         days = self._candidate_days(company, values, until)
+        if company.loyalty_liability_frequency != "day":
+            start = company.loyalty_liability_start_date
+            days = [day for day in days if day < start] + sorted(
+                {
+                    company._loyalty_liability_period_end(day)
+                    for day in days
+                    if day >= start
+                }
+            )
         if until < company._loyalty_liability_next_day():
             return records
         cut = bool(max_days) and len(days) > max_days
@@ -434,11 +448,20 @@ class CustomerLiabilityMove(models.Model):
             lines.append(
                 self._move_line(liability_account, label, value, not raises, kind)
             )
-        ref = (
-            self.env._("Loyalty points: opening balance at %(day)s", day=day)
-            if is_opening
-            else self.env._("Loyalty points of %(day)s", day=day)
-        )
+        frequency = company.loyalty_liability_frequency
+        if is_opening:
+            ref = self.env._("Loyalty points: opening balance at %(day)s", day=day)
+        elif frequency in ("week", "month"):
+            ref = self.env._(
+                "Loyalty points from %(start)s to %(end)s",
+                start=max(
+                    date_utils.start_of(day, frequency),
+                    company._loyalty_liability_next_day(),
+                ),
+                end=day,
+            )
+        else:
+            ref = self.env._("Loyalty points of %(day)s", day=day)
         move = (
             self.env["account.move"]
             .sudo()

@@ -2,6 +2,7 @@ from datetime import timedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
+from odoo.tools import date_utils
 
 from ..tools.liability import DEFERRED, PROVISION
 from ..tools.numbers import one_record
@@ -70,6 +71,15 @@ class ResCompany(models.Model):
         "are an expense and a provision, used by redemptions and released "
         "by expiry. Points not earned on a sale are a marketing expense "
         "under either method.",
+    )
+    loyalty_liability_frequency = fields.Selection(
+        selection=[("day", "Daily"), ("week", "Weekly"), ("month", "Monthly")],
+        string="Entries",
+        default="day",
+        required=True,
+        help="One journal entry per day of ledger activity, or one per week "
+        "(Monday to Sunday) or month, dated its last day and posted once it is "
+        "over. The ledger, the valuation and the reconciliation are the same.",
     )
     loyalty_liability_journal_id = fields.Many2one(
         "account.journal",
@@ -176,6 +186,22 @@ class ResCompany(models.Model):
                             "rate": company.loyalty_redemption_rate,
                         }
                     )
+
+    def _loyalty_liability_period_end(self, day):
+        """The last day of the posting period (day, week, month) of ``day``."""
+        one_record(self)
+        frequency = self.loyalty_liability_frequency or "day"
+        if frequency == "day":
+            return day
+        return date_utils.end_of(day, frequency)
+
+    def _loyalty_liability_until(self, day):
+        """The last day of the last posting period over on ``day``."""
+        one_record(self)
+        if self._loyalty_liability_period_end(day) == day:
+            return day
+        frequency = self.loyalty_liability_frequency
+        return date_utils.start_of(day, frequency) - timedelta(days=1)
 
     def _loyalty_liability_next_day(self):
         """The next ledger day the daily job posts: the day after the last

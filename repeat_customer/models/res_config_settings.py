@@ -10,6 +10,7 @@ LIABILITY_FIELDS = (
     "loyalty_liability_enabled",
     "loyalty_liability_method",
     "loyalty_liability_journal_id",
+    "loyalty_liability_frequency",
     "loyalty_liability_account_id",
     "loyalty_deferral_account_id",
     "loyalty_revenue_account_id",
@@ -172,6 +173,9 @@ class ResConfigSettings(models.TransientModel):
     )
     loyalty_liability_journal_id = fields.Many2one(
         related="company_id.loyalty_liability_journal_id", readonly=False
+    )
+    loyalty_liability_frequency = fields.Selection(
+        related="company_id.loyalty_liability_frequency", readonly=False
     )
     loyalty_liability_account_id = fields.Many2one(
         related="company_id.loyalty_liability_account_id", readonly=False

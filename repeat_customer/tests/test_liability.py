@@ -405,6 +405,66 @@ class TestPosting(LiabilityCase):
         self.assertEqual(self.Move.search_count([]), 1)
         self.assertEqual(self.company.loyalty_liability_posted_date, date(2025, 1, 31))
 
+    def test_monthly_and_weekly_entries(self):
+        """One entry per month (or week), dated its last day, posted once it
+        is over; the same amounts as daily entries, the reconciliation
+        unchanged."""
+        sales = (
+            (date(2025, 1, 10), 1000),
+            (date(2025, 1, 20), 500),
+            (date(2025, 2, 3), 300),
+        )
+
+        def run(frequency):
+            with self.env.cr.savepoint() as savepoint:
+                self._enable(date(2025, 1, 1))
+                self.company.loyalty_liability_frequency = frequency
+                for day, amount in sales:
+                    with freeze_time(fields.Date.to_string(day)):
+                        self._sell(self.lin, amount)
+                # in the middle of February: January is over, February not
+                self._post_until(date(2025, 2, 14))
+                moves = self.Move.search([("company_id", "=", self.company.id)])
+                result = (
+                    moves.sorted("date").mapped("date"),
+                    self._posted("deferral"),
+                    self.company.loyalty_liability_posted_date,
+                    moves.move_id.mapped("ref"),
+                    self._report(date(2025, 2, 14)).unposted_amount,
+                    self._report(date(2025, 1, 31)).difference_amount,
+                    round(self._report(date(2025, 2, 14)).ledger_amount, 2),
+                )
+                # the job is not due again until the period is over
+                with freeze_time("2025-02-16"):
+                    due = bool(self.Move._due_companies() & self.company)
+                savepoint.rollback()
+            self.env.invalidate_all()
+            return result, due
+
+        daily, daily_due = run("day")
+        monthly, monthly_due = run("month")
+        weekly, weekly_due = run("week")
+        self.assertEqual(
+            daily[0], [date(2025, 1, 10), date(2025, 1, 20), date(2025, 2, 3)]
+        )
+        self.assertEqual(monthly[0], [date(2025, 1, 31)])
+        self.assertEqual(monthly[2], date(2025, 1, 31))
+        self.assertEqual(monthly[3], ["Loyalty points from 2025-01-01 to 2025-01-31"])
+        # weeks end on Sunday: those of 12 and 26 January and 9 February
+        self.assertEqual(
+            weekly[0], [date(2025, 1, 12), date(2025, 1, 26), date(2025, 2, 9)]
+        )
+        self.assertEqual(weekly[2], date(2025, 2, 9))
+        # January's amounts are the same; February's wait for its month
+        self.assertEqual(weekly[1], daily[1])
+        self.assertLess(monthly[1], daily[1])
+        self.assertEqual(daily[6], monthly[6])
+        self.assertEqual(monthly[5], 0.0, "January reconciles")
+        self.assertGreater(monthly[4], 0.0, "February's days are shown not posted")
+        self.assertFalse(monthly_due)
+        self.assertFalse(weekly_due)
+        self.assertTrue(daily_due)
+
     def test_posting_that_starts_later_waits(self):
         """Posting enabled from tomorrow: nothing is due today; from today
         on a company without history: yesterday is posted, nothing more is
