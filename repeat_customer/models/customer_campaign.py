@@ -9,7 +9,7 @@ from ..tools.campaigns import (
     proportion_uplift,
 )
 from ..tools.domains import parse_members_filter
-from ..tools.numbers import one_record
+from ..tools.numbers import format_number, one_record
 
 TRIGGER_SELECTION = [
     ("birthday", "Birthday"),
@@ -654,9 +654,9 @@ class CustomerCampaign(models.Model):
         if not needed:
             return self.env._("Not significant: no difference so far.")
         figures = {
-            "needed": f"{needed:,}",
-            "sent": f"{sent['count']:,}",
-            "control": f"{control['count']:,}",
+            "needed": format_number(self.env, needed),
+            "sent": format_number(self.env, sent["count"]),
+            "control": format_number(self.env, control["count"]),
         }
         return self.env._(
             "Not significant yet: an uplift of this size needs about "
@@ -777,7 +777,10 @@ class CustomerCampaign(models.Model):
         self.env["customer.campaign.delivery"].invalidate_model()
         campaign.invalidate_recordset()
         campaign.message_post(
-            body=self.env._("%(count)s queued messages cancelled.", count=cancelled),
+            body=self.env._(
+                "%(count)s queued messages cancelled.",
+                count=format_number(self.env, cancelled),
+            ),
             message_type="notification",
             subtype_xmlid="mail.mt_note",
         )

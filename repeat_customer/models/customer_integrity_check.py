@@ -12,7 +12,7 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
-from ..tools.numbers import one_record
+from ..tools.numbers import format_number, one_record
 
 _logger = logging.getLogger(__name__)
 
@@ -209,7 +209,7 @@ class CustomerIntegrityCheck(models.Model):
                 % (
                     self.env._(
                         "The daily integrity check found %(count)s discrepancies.",
-                        count=check.finding_count,
+                        count=format_number(self.env, check.finding_count),
                     ),
                     check.summary,
                 ),

@@ -2,9 +2,9 @@ from datetime import timedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
-from odoo.tools import SQL, formatLang
+from odoo.tools import SQL
 
-from ..tools.numbers import one_record
+from ..tools.numbers import format_number, one_record
 
 PERIOD_SELECTION = [
     ("total", "In total"),
@@ -415,7 +415,7 @@ class CustomerReward(models.Model):
             self.env._(
                 "Reward: %(reward)s (%(points)s points)",
                 reward=reward.name,
-                points=formatLang(self.env, reward.points_cost, digits=0),
+                points=format_number(self.env, reward.points_cost),
             ),
         )
         return self.env["customer.coupon"]

@@ -12,7 +12,7 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
 
-from ..tools.numbers import one_record
+from ..tools.numbers import format_number, one_record
 
 PRIORITIES = [("0", "Normal"), ("1", "Important"), ("2", "Urgent")]
 CHANNELS = [
@@ -836,7 +836,9 @@ class CustomerServiceRequest(models.Model):
         self.sudo().write(values)
         given = []
         if points:
-            given.append(self.env._("%(points)s points", points=points))
+            given.append(
+                self.env._("%(points)s points", points=format_number(self.env, points))
+            )
         if program:
             given.append(self.env._("coupon %(code)s", code=self.coupon_id.code))
         self.message_post(

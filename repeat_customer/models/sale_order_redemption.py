@@ -7,7 +7,7 @@ from odoo import Command, models
 from odoo.exceptions import UserError
 from odoo.tools import float_compare, formatLang
 
-from ..tools.numbers import one_record
+from ..tools.numbers import format_number, one_record
 
 
 class SaleOrder(models.Model):
@@ -260,7 +260,7 @@ class SaleOrder(models.Model):
             amount,
             self.env._(
                 "Loyalty points: %(points)s points",
-                points=formatLang(self.env, points, digits=0),
+                points=format_number(self.env, points),
             )
             if points != 1
             else self.env._("Loyalty points: 1 point"),

@@ -235,6 +235,10 @@ class TestDemoData(RepeatCustomerCase):
                 self.assertEqual(zh.ref(xmlid)[field], chinese)
         template = zh.ref("repeat_customer.mail_template_campaign_birthday")
         self.assertIn("生日快乐", template.subject)
+        # the OCA gender, shipped untranslated, reads Chinese too
+        genders = dict(zh["res.partner"]._fields["gender"]._description_selection(zh))
+        self.assertEqual(genders["male"], "男")
+        self.assertEqual(genders["female"], "女")
         # the English stays English
         self.assertEqual(
             self.env.ref("repeat_customer.segment_new").with_context(lang="en_US").name,

@@ -2,6 +2,8 @@
 company's working hours, escalation, compensation through the ledger, the
 customer's portal, the complaint rate."""
 
+import importlib.util
+import re
 from datetime import datetime, timedelta
 
 import psycopg2
@@ -9,7 +11,7 @@ import psycopg2
 from odoo import SUPERUSER_ID, Command, api, fields
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import Form, HttpCase, TransactionCase, new_test_user, tagged
-from odoo.tools import SQL, mute_logger
+from odoo.tools import SQL, file_path, mute_logger
 
 from .common import coupon_program_vals
 from .test_campaigns import CampaignCase
@@ -351,6 +353,58 @@ class TestClosing(ServiceCase):
             .with_user(self.salesman)
             .with_context(default_request_id=request.id)
             .create({"resolution": "Refunded the damaged cup", **vals})
+        )
+
+    def test_the_solved_mail_says_what_was_given(self):
+        self.member.partner_id.email = "sun@example.com"
+        for compensation, vals, expected in (
+            ("points", {"points": 150}, "we added <strong>150 points</strong>"),
+            ("coupon", {}, "here is a coupon for your next order"),
+        ):
+            with self.subTest(compensation=compensation):
+                request = self._request()
+                if compensation == "coupon":
+                    vals = {
+                        "program_id": self.env["loyalty.program"]
+                        .create(coupon_program_vals(self.company, "Sorry", 15.0))
+                        .id
+                    }
+                self._wizard(request, compensation=compensation, **vals).action_close()
+                self.env.flush_all()
+                self.env.cr.precommit.run()
+                mail = request.message_ids.filtered(
+                    lambda m: "solved" in (m.subject or "")
+                )
+                self.assertIn(expected, str(mail.body))
+                if compensation == "coupon":
+                    self.assertIn(request.coupon_id.code, str(mail.body))
+
+    def test_upgrade_brings_the_shipped_solved_mail_up_to_date(self):
+        path = file_path("repeat_customer/migrations/18.0.1.13.1/post-migrate.py")
+        spec = importlib.util.spec_from_file_location("migration_18_0_1_13_1", path)
+        migration = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(migration)
+        self.env["res.lang"]._activate_lang("zh_CN")
+        template = self.env.ref("repeat_customer.mail_template_service_solved")
+        shipped = template.with_context(lang="en_US").body_html
+        # the template of 18.0.1.12: no word of the compensation
+        old = re.sub(
+            r'\s*<p[^>]*t-if="object.point_entry_id".*?</t>\n',
+            "\n",
+            str(shipped),
+            flags=re.S,
+        )
+        self.assertNotIn("point_entry_id", old)
+        template.with_context(lang="en_US").body_html = old
+        migration.migrate(self.env.cr, "18.0.1.13.0")
+        template.invalidate_recordset()
+        self.assertIn("point_entry_id", template.with_context(lang="en_US").body_html)
+        self.assertIn("作为补偿", template.with_context(lang="zh_CN").body_html)
+        # a template the company edited is left as it is
+        template.with_context(lang="en_US").body_html = "<p>Our own words</p>"
+        migration.migrate(self.env.cr, "18.0.1.13.0")
+        self.assertEqual(
+            str(template.with_context(lang="en_US").body_html), "<p>Our own words</p>"
         )
 
     def test_close_with_points_through_the_ledger(self):

@@ -6,6 +6,7 @@ import math
 from odoo import fields
 from odoo.exceptions import UserError, ValidationError
 from odoo.models import BaseModel
+from odoo.tools import formatLang
 
 # PostgreSQL's integer columns hold at most 2**31 - 1
 MAX_INT4 = 2**31 - 1
@@ -127,3 +128,13 @@ def one_record(records):
             )
         )
     return records
+
+
+def format_number(env, value, sign=False):
+    """``value`` as the user's language writes a whole number (grouped
+    thousands: 1,500 or 1 500), with its sign when ``sign``: the one way the
+    addon's messages show points and counts."""
+    text = formatLang(env, abs(value) if sign else value, digits=0)
+    if sign:
+        return ("-" if value < 0 else "+") + text
+    return text

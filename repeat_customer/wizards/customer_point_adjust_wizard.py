@@ -1,7 +1,7 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
-from ..tools.numbers import one_record
+from ..tools.numbers import format_number, one_record
 from ._common import whole_number
 
 
@@ -56,7 +56,7 @@ class CustomerPointAdjustWizard(models.TransientModel):
         entry = self.env["customer.point.entry"]._post_adjustment(
             membership, self.points, reason, expiry_date=self.expiry_date or None
         )
-        signed_points = format(self.points, "+d")
+        signed_points = format_number(self.env, self.points, sign=True)
         membership.message_post(
             body=self.env._(
                 "Points adjusted by %(points)s: %(reason)s",
