@@ -87,3 +87,47 @@ ensure_postgres() {
         fi
     fi
 }
+
+demo_state() {
+    # The state of the demo database $1: "missing"; "ready" when its creation
+    # finished (bin/run-demo marks it last); "incomplete" when it exists
+    # without the mark: a creation interrupted (Ctrl+C, a crash), whose
+    # database must not be served.
+    local db="$1"
+    if ! psql -d postgres -Atc "select 1 from pg_database where datname = '$db'" | grep -q 1; then
+        echo missing
+    elif psql -d "$db" -Atc "select 1 from ir_config_parameter where key = 'repeat_customer.demo_ready'" 2>/dev/null | grep -q 1; then
+        echo ready
+    else
+        echo incomplete
+    fi
+}
+
+demo_progress() {
+    # Odoo's log while the demo database is made, as a few progress lines:
+    # the apps installed (n/N) and the demo data's steps; warnings and
+    # errors pass through.
+    awk '
+        /odoo\.modules\.loading: Loading module / {
+            match($0, /Loading module [^ ]+ \([0-9]+\/[0-9]+\)/)
+            if (RSTART) {
+                split(substr($0, RSTART + 15, RLENGTH - 15), part, " ")
+                gsub(/[()]/, "", part[2])
+                split(part[2], count, "/")
+                # every tenth app, and the last (the addon)
+                if (count[1] % 10 == 0 || count[1] == count[2]) {
+                    printf "  installing apps: %s %s\n", part[2], part[1]
+                    fflush()
+                }
+            }
+            next
+        }
+        /repeat_customer demo: / {
+            sub(/.*repeat_customer demo: /, "  demo data: ")
+            print
+            fflush()
+            next
+        }
+        / (WARNING|ERROR|CRITICAL) / || /^Traceback/ || /^  File / || /Error/ { print; fflush() }
+    '
+}

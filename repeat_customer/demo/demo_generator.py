@@ -353,29 +353,42 @@ class DemoGenerator:
             .env
         )
         generator = DemoGenerator(env)
+
+        def step(what):
+            _logger.info(
+                "repeat_customer demo: %s (%.0f s)", what, time.monotonic() - start
+            )
+
         products = generator._demo_create_products()
         salespeople = generator._demo_create_salespeople(company)
         customers = generator._demo_create_customers(rng, customer_count, salespeople)
         partners = env["res.partner"].browse([c["partner"] for c in customers])
         generator._demo_set_birthdays(partners, seed)
+        step(f"{len(customers)} customers")
         # orders are confirmed today and dated back afterwards: their points
         # are earned once they carry their historical dates
         points_enabled = company.loyalty_points_enabled
         company.loyalty_points_enabled = False
         orders_count = generator._demo_create_orders(rng, customers, products)
         company.loyalty_points_enabled = points_enabled
+        step(f"{orders_count} orders over two years")
         memberships_model = env["customer.membership"]
         memberships_model._enrol_partners(company, partners)
         memberships_model._compute_company(company)
         generator._demo_set_join_dates(company, partners)
         generator._demo_preferences(company, random.Random(seed + 1))
+        step("memberships, statistics, segments and churn")
         if points_enabled:
             generator._demo_points_history(company, partners)
+            step("points history, tiers and rewards")
         generator._demo_campaigns(company, rng, products)
+        step("campaigns replayed with their control groups")
         generator._demo_feedback(company, random.Random(seed + 2))
         generator._demo_service(company, salespeople, random.Random(seed + 3))
+        step("surveys and service requests")
         if "account.chart.template" in env and company.chart_template:
             generator._demo_liability(company)
+            step("points liability posted")
         _logger.info(
             "repeat_customer demo: %s customers and %s orders generated in %.1fs",
             len(customers),

@@ -42,7 +42,7 @@ class SaleOrder(models.Model):
     loyalty_points_enabled = fields.Boolean(related="company_id.loyalty_points_enabled")
     loyalty_points_balance = fields.Integer(
         string="Member Points",
-        related="loyalty_membership_id.points_balance",
+        compute="_compute_loyalty_points_balance",
         help="The points of this programme the customer may spend now, with "
         "Redeem Points or Redeem Reward. Odoo's own loyalty cards and "
         "eWallets keep their own balances, used with the Reward button.",
@@ -75,6 +75,11 @@ class SaleOrder(models.Model):
                 (order.partner_id.commercial_partner_id.id, order.company_id.id),
                 False,
             )
+
+    @api.depends("loyalty_membership_id")
+    def _compute_loyalty_points_balance(self):
+        for order in self:
+            order.loyalty_points_balance = order.loyalty_membership_id.points_balance
 
     @api.depends("partner_id", "company_id", "state", "order_line.coupon_id")
     def _compute_loyalty_coupon_count(self):

@@ -1,7 +1,13 @@
+import os
+import subprocess
+from contextlib import closing
 from datetime import timedelta
+from pathlib import Path
 
+import odoo
 from odoo.exceptions import AccessError, UserError
-from odoo.tests import new_test_user, tagged
+from odoo.tests import TransactionCase, new_test_user, tagged
+from odoo.tools import file_path
 
 from .common import RepeatCustomerCase, coupon_program_vals
 
@@ -253,3 +259,72 @@ class TestDemoData(RepeatCustomerCase):
             self.Membership.with_user(manager)._demo_load_language("zh_CN")
         with self.assertRaisesRegex(UserError, "Unknown language"):
             self.Membership._demo_load_language("xx_XX")
+
+
+@tagged("post_install", "-at_install")
+class TestDemoDatabaseState(TransactionCase):
+    """bin/run-demo serves the demo database only once its creation finished:
+    one interrupted (Ctrl+C, a crash) is rebuilt, not served half-made. The
+    shell function it asks, against real databases of the server."""
+
+    def _state(self, database):
+        script = Path(file_path("repeat_customer")).parent / "bin" / "_common.sh"
+        if not script.exists():
+            self.skipTest("bin/ is not beside the addon (installed from a package)")
+        result = subprocess.run(
+            ["bash", "-c", f'source "{script}" && demo_state "$0"', database],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, **self._pg_environment()},
+        )
+        return result.stdout.strip()
+
+    def _pg_environment(self):
+        """The connection of the test server, for psql."""
+        config = odoo.tools.config
+        environment = {}
+        for key, option in (
+            ("PGHOST", "db_host"),
+            ("PGPORT", "db_port"),
+            ("PGUSER", "db_user"),
+            ("PGPASSWORD", "db_password"),
+        ):
+            if config.get(option):
+                environment[key] = str(config[option])
+        return environment
+
+    def _database(self, name):
+        """A throw-away database (CREATE DATABASE cannot run in the test's
+        transaction), dropped at the end."""
+        with closing(odoo.sql_db.db_connect("postgres").cursor()) as cr:
+            cr._cnx.autocommit = True
+            cr.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            cr.execute(f'CREATE DATABASE "{name}"')
+        self.addCleanup(self._drop, name)
+
+    def _drop(self, name):
+        odoo.sql_db.close_db(name)
+        with closing(odoo.sql_db.db_connect("postgres").cursor()) as cr:
+            cr._cnx.autocommit = True
+            cr.execute(f'DROP DATABASE IF EXISTS "{name}"')
+
+    def test_missing_incomplete_ready(self):
+        name = f"rc_demo_state_{os.getpid()}"
+        self.assertEqual(self._state(name), "missing")
+        self._database(name)
+        # created, but Odoo's install never finished
+        self.assertEqual(self._state(name), "incomplete")
+        with closing(odoo.sql_db.db_connect(name).cursor()) as cr:
+            cr.execute(
+                "CREATE TABLE ir_config_parameter (key varchar PRIMARY KEY, value text)"
+            )
+            cr.commit()
+            # installed, but the language or the mark never came
+            self.assertEqual(self._state(name), "incomplete")
+            cr.execute(
+                "INSERT INTO ir_config_parameter VALUES "
+                "('repeat_customer.demo_ready', now()::text)"
+            )
+            cr.commit()
+        self.assertEqual(self._state(name), "ready")
