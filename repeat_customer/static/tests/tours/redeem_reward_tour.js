@@ -1,11 +1,10 @@
 import { registry } from "@web/core/registry";
 
-// A salesperson redeems a customer's points for a coupon from the quotation,
-// then applies that coupon with the standard "Coupon Code" flow of Odoo.
+// A salesperson redeems a customer's points for a coupon from the quotation:
+// in two steps (choose, redeem) the coupon's discount is on the quotation,
+// no code to copy.
 // The quotation, the customer's points and the reward are made by the Python
 // test that runs this tour (test_tour.py).
-let couponCode = "";
-
 registry.category("web_tour.tours").add("repeat_customer_redeem_reward", {
     steps: () => [
         {
@@ -38,59 +37,16 @@ registry.category("web_tour.tours").add("repeat_customer_redeem_reward", {
             run: "click",
         },
         {
-            content: "Read the coupon code the wizard shows",
-            trigger: ".modal .o_reward_coupon_code .o_field_widget[name='coupon_code'] span",
-            run() {
-                couponCode = this.anchor.textContent.trim();
-                if (!/^RC[A-Z0-9]{16}$/.test(couponCode)) {
-                    throw new Error(`Unexpected coupon code "${couponCode}"`);
-                }
-            },
-        },
-        {
-            content: "Close the wizard",
-            trigger: ".modal-footer button:contains('Close')",
-            run: "click",
-        },
-        {
-            content: "Open the standard coupon flow",
-            trigger: ".o_form_view button:contains('Coupon Code')",
-            run: "click",
-        },
-        {
-            content: "Type the coupon code",
-            trigger: ".modal .o_field_widget[name='coupon_code'] input",
-            async run(helpers) {
-                await helpers.edit(couponCode);
-            },
-        },
-        {
-            content: "Apply the code",
-            trigger: ".modal button[name='action_apply']",
-            run: "click",
-        },
-        {
-            content: "Choose the coupon's reward",
-            trigger: ".modal .o_field_widget[name='selected_reward_id'] input[type='radio']",
-            run: "click",
-        },
-        {
-            content: "Apply the reward",
-            trigger: ".modal button[name='action_apply']",
-            run: "click",
+            content: "The reward is applied: the wizard closes on a notification",
+            trigger: ".o_notification:contains('applied to')",
         },
         {
             content: "The discount line of the coupon is on the quotation",
             trigger: ".o_field_widget[name='order_line'] .o_data_row:contains('Tour voucher')",
         },
         {
-            content: "Save the quotation",
-            trigger: ".o_form_view .o_form_button_save, .o_form_view .o_form_status_indicator",
-            run: "click",
-        },
-        {
-            content: "Saved",
-            trigger: ".o_form_view .o_form_saved, .o_form_view:not(:has(.o_form_button_save))",
+            content: "Its balance line shows the points left",
+            trigger: ".o_form_view .o_field_widget[name='loyalty_points_balance']:contains('300')",
         },
     ],
 });
