@@ -177,3 +177,16 @@ class TestCohorts(RepeatCustomerCase):
                 ("2025-01", 3): (1, 50.0, 20.0, 10.0),
             },
         )
+        # her Total row: her customers' buyers over the whole cohorts they
+        # belong to (January: 2 members), month by month
+        totals = {
+            since: round(share, 1)
+            for since, share in self.env(user=self.salesman)[
+                "customer.cohort"
+            ]._read_group(
+                [("company_id", "=", self.company.id)],
+                ["months_since"],
+                ["retention:sum"],
+            )
+        }
+        self.assertEqual(totals, {0: 50.0, 1: 50.0, 3: 50.0})
