@@ -322,13 +322,7 @@ class CustomerCampaign(models.Model):
     def _check_startable(self):
         """A campaign runs only when not archived and not past its end date."""
         for campaign in self:
-            if not campaign.active:
-                raise UserError(
-                    self.env._(
-                        "The campaign %(campaign)s is archived: restore it first.",
-                        campaign=campaign.name,
-                    )
-                )
+            campaign._check_not_archived()
             today = campaign.company_id._loyalty_today()
             if campaign.date_end and campaign.date_end < today:
                 raise UserError(
@@ -668,15 +662,19 @@ class CustomerCampaign(models.Model):
     # ------------------------------------------------------------------
     # Buttons
     # ------------------------------------------------------------------
+    def _check_not_archived(self):
+        one_record(self)
+        if not self.active:
+            raise UserError(
+                self.env._(
+                    "The campaign %(campaign)s is archived: restore it first.",
+                    campaign=self.name,
+                )
+            )
+
     def _check_runnable(self):
         for campaign in self:
-            if not campaign.active:
-                raise UserError(
-                    self.env._(
-                        "The campaign %(campaign)s is archived: restore it first.",
-                        campaign=campaign.name,
-                    )
-                )
+            campaign._check_not_archived()
             if campaign.state != "running":
                 raise UserError(
                     self.env._(

@@ -41,15 +41,7 @@ class CustomerOverview(models.AbstractModel):
         activity = self._activity_domain(spec, start)
         months = self._months(activity, start, today)
         return {
-            "filters": {
-                "company_id": company.id,
-                "months": spec["months"],
-                "tier_id": spec["tier_id"],
-                "segment_id": spec["segment_id"],
-                "country_id": spec["country_id"],
-            },
-            "choices": self._choices(company),
-            "currency_id": company.currency_id.id,
+            **self._page_header(spec),
             "start": start.isoformat(),
             "today": today.isoformat(),
             "kpis": self._kpis(spec, members, months, start),
@@ -74,13 +66,26 @@ class CustomerOverview(models.AbstractModel):
         share of the members and of revenue, their average spending and
         main segment; totals per row and column."""
         spec = self._parse_filters(filters or {})
-        company = spec["company"]
         members = self._member_domain(spec)
         grid = self._rf_grid(members)
         total = sum(cell["count"] for line in grid for cell in line)
         for line in grid:
             for cell in line:
                 cell["member_share"] = 100.0 * cell["count"] / total if total else 0.0
+        return {
+            **self._page_header(spec),
+            "rf_grid": grid,
+            "rows": [sum(cell["count"] for cell in line) for line in grid],
+            "columns": [sum(line[i]["count"] for line in grid) for i in range(5)],
+            "total": total,
+            "domains": {"members": members},
+        }
+
+    @api.model
+    def _page_header(self, spec):
+        """What every page of the analytics shows above its figures: the
+        filters as applied, the choices of each filter, the currency."""
+        company = spec["company"]
         return {
             "filters": {
                 "company_id": company.id,
@@ -91,11 +96,6 @@ class CustomerOverview(models.AbstractModel):
             },
             "choices": self._choices(company),
             "currency_id": company.currency_id.id,
-            "rf_grid": grid,
-            "rows": [sum(cell["count"] for cell in line) for line in grid],
-            "columns": [sum(line[i]["count"] for line in grid) for i in range(5)],
-            "total": total,
-            "domains": {"members": members},
         }
 
     @api.model
