@@ -61,6 +61,7 @@ PHASES = (
     "_update_age_bands",
     "customer.activity.month:_due_ids",
     "customer.activity.month:_update_activity",
+    "customer.activity.month:_write_lapse_rows",
 )
 
 STAT_FIELDS = (

@@ -39,6 +39,7 @@
         "views/customer_service_portal_templates.xml",
         "views/customer_point_entry_views.xml",
         "views/customer_tier_views.xml",
+        "views/customer_store_views.xml",
         "views/customer_tier_change_views.xml",
         "views/customer_point_rule_views.xml",
         "views/customer_reward_views.xml",

@@ -6,7 +6,9 @@ from . import customer_values_mixin
 from . import customer_segment
 from . import customer_membership
 from . import customer_membership_enrolment
+from . import customer_purchase
 from . import customer_membership_statistics
+from . import customer_store
 from . import customer_membership_churn
 from . import customer_membership_rfm
 from . import customer_membership_nightly

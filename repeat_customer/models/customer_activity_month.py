@@ -148,6 +148,9 @@ class CustomerActivityMonth(models.Model):
     city = fields.Char(related="membership_id.city", string="City")
     age_band = fields.Selection(related="membership_id.age_band", string="Age Band")
     gender = fields.Selection(related="membership_id.gender", string="Gender")
+    home_store_id = fields.Many2one(
+        related="membership_id.home_store_id", string="Home Store"
+    )
 
     _sql_constraints = [
         (
@@ -185,7 +188,8 @@ class CustomerActivityMonth(models.Model):
                     SELECT id, partner_id FROM customer_membership
                      WHERE id = ANY(%(ids)s::int[]) AND company_id = %(company)s
                 ),
-                purchase(membership_id, day, amount, is_order) AS (%(purchases)s),
+                purchase(membership_id, day, amount, is_order, store_id)
+                    AS (%(purchases)s),
                 monthly AS (
                     SELECT membership_id,
                            date_trunc('month', day)::date AS month,
@@ -302,7 +306,66 @@ class CustomerActivityMonth(models.Model):
         self.invalidate_model()
 
     @api.model
-    def _due_ids(self, company, membership_ids):
+    def _advance_with_calendar(self, company, membership_ids, changed_ids):
+        """Bring the rows of ``membership_ids`` up to date between full
+        passes: the members of ``changed_ids`` (their purchases changed) and
+        those whose repeat window ended are recomputed from their purchases
+        (``_update_activity``); a member only due the month they lapse in
+        (the month after their last purchase has begun, with no purchase)
+        gets that month's row written from the row of their last purchase
+        month, without reading their purchases: a month's first nights,
+        when every member who bought the month before is due, stay as cheap
+        as the others."""
+        lapse_ids, window_ids = self._due_ids(company, membership_ids, split=True)
+        full = set(changed_ids) | set(window_ids)
+        lapsed = self._write_lapse_rows(
+            company, [i for i in lapse_ids if i not in full]
+        )
+        full |= set(lapse_ids) - set(lapsed) - full
+        self._update_activity(company, sorted(full))
+
+    @api.model
+    def _write_lapse_rows(self, company, membership_ids):
+        """Write, for each member of ``membership_ids``, the row of the month
+        after their last purchase month (they bought then, not since): the
+        row ``_update_activity`` would compute, from the row of their last
+        purchase month, which must be up to date (their purchases did not
+        change since it was written). Return the ids written."""
+        if not membership_ids:
+            return []
+        this_month = company._loyalty_today().replace(day=1)
+        self.env.cr.execute(
+            SQL(
+                """
+                INSERT INTO customer_activity_month AS a
+                       (membership_id, month, %(values)s)
+                SELECT m.id,
+                       (l.month + interval '1 month')::date,
+                       l.company_id, l.cohort_month, l.months_since + 1,
+                       0, 0, 1, 1, 0, 0, 0, 0
+                  FROM customer_membership m
+                  JOIN customer_activity_month l
+                    ON l.membership_id = m.id
+                   AND l.month = date_trunc('month', m.last_order_date)::date
+                   AND l.active_count = 1
+                 WHERE m.id = ANY(%(ids)s::int[])
+                   AND m.company_id = %(company)s
+                   AND l.month < %(this_month)s
+                ON CONFLICT (membership_id, month) DO NOTHING
+                RETURNING a.membership_id
+                """,
+                values=SQL(", ".join(VALUE_COLUMNS)),
+                ids=pg_array(membership_ids),
+                company=company.id,
+                this_month=this_month,
+            )
+        )
+        written = [row[0] for row in self.env.cr.fetchall()]
+        self.invalidate_model()
+        return written
+
+    @api.model
+    def _due_ids(self, company, membership_ids, split=False):
         """Of ``membership_ids``, the members whose rows are behind the
         calendar alone: the month after their last purchase has begun and
         has no row yet (the month they lapse in unless they buy again), or
@@ -311,7 +374,9 @@ class CustomerActivityMonth(models.Model):
         themselves, so nights the job did not run are caught up however
         many, and a member is due once, not night after night. Only members
         whose rows can have moved since the last full pass (which brought
-        every row up to date) are looked at, with a week's margin."""
+        every row up to date) are looked at, with a week's margin. With
+        ``split``: (the members due the month they lapse in, the members
+        whose window ended)."""
         if not membership_ids:
             return []
         today = company._loyalty_today()
@@ -321,25 +386,28 @@ class CustomerActivityMonth(models.Model):
         self.env.cr.execute(
             SQL(
                 """
-                SELECT m.id FROM customer_membership m
+                SELECT m.id,
+                       (m.last_order_date < %(this_month)s
+                        AND m.last_order_date
+                            >= COALESCE(%(lapse_from)s::date, '-infinity')
+                        AND NOT EXISTS (
+                            SELECT 1 FROM customer_activity_month a
+                             WHERE a.membership_id = m.id
+                               AND a.month = (date_trunc('month', m.last_order_date)
+                                              + interval '1 month')::date))
+                           AS lapse,
+                       (m.first_order_date <= %(window_end)s
+                        AND m.first_order_date
+                            > COALESCE(%(window_from)s::date, '-infinity')
+                        AND EXISTS (
+                            SELECT 1 FROM customer_activity_month a
+                             WHERE a.membership_id = m.id
+                               AND a.month = date_trunc(
+                                       'month', m.first_order_date)::date
+                               AND a.repeat_base_count = 0))
+                           AS window
+                  FROM customer_membership m
                  WHERE m.id = ANY(%(ids)s::int[])
-                   AND ((m.last_order_date < %(this_month)s
-                         AND m.last_order_date
-                             >= COALESCE(%(lapse_from)s::date, '-infinity')
-                         AND NOT EXISTS (
-                             SELECT 1 FROM customer_activity_month a
-                              WHERE a.membership_id = m.id
-                                AND a.month = (date_trunc('month', m.last_order_date)
-                                               + interval '1 month')::date))
-                        OR (m.first_order_date <= %(window_end)s
-                            AND m.first_order_date
-                                > COALESCE(%(window_from)s::date, '-infinity')
-                            AND EXISTS (
-                                SELECT 1 FROM customer_activity_month a
-                                 WHERE a.membership_id = m.id
-                                   AND a.month = date_trunc(
-                                           'month', m.first_order_date)::date
-                                   AND a.repeat_base_count = 0)))
                 """,
                 ids=pg_array(membership_ids),
                 this_month=today.replace(day=1),
@@ -348,4 +416,10 @@ class CustomerActivityMonth(models.Model):
                 window_from=since and since - window,
             )
         )
-        return [row[0] for row in self.env.cr.fetchall()]
+        rows = self.env.cr.fetchall()
+        if split:
+            return (
+                [id_ for id_, lapse, _window in rows if lapse],
+                [id_ for id_, _lapse, window in rows if window],
+            )
+        return [id_ for id_, lapse, window in rows if lapse or window]

@@ -433,23 +433,18 @@ class CustomerCampaignDelivery(models.Model):
                        AND d.attribution_end_date >= %(since)s
                 ),
                 bought AS (
-                    SELECT o.id, count(so.id) AS orders,
-                           COALESCE(sum(so.amount_untaxed
-                                        / COALESCE(NULLIF(so.currency_rate, 0), 1.0)),
-                                    0) AS revenue
+                    -- purchases of any channel made after the delivery was
+                    -- decided (not the one that made the occasion), up to
+                    -- the window's end; returns lower the revenue
+                    SELECT o.id,
+                           count(p.res_id) FILTER (WHERE p.is_order = 1)
+                               AS orders,
+                           COALESCE(sum(p.amount), 0) AS revenue
                       FROM open o
-                      JOIN customer_membership m ON m.id = o.membership_id
-                      LEFT JOIN res_partner p
-                        ON p.commercial_partner_id = m.partner_id
-                      LEFT JOIN sale_order so
-                        ON so.partner_id = p.id
-                       AND so.company_id = %(company)s
-                       AND so.state = 'sale'
-                       -- ordered after the delivery was decided (not the
-                       -- order that made the occasion), up to the window's end
-                       AND so.date_order > o.create_date
-                       AND (so.date_order AT TIME ZONE 'UTC'
-                            AT TIME ZONE %(tz)s)::date <= o.attribution_end_date
+                      LEFT JOIN (%(purchases)s) p
+                        ON p.membership_id = o.membership_id
+                       AND p.moment > o.create_date
+                       AND p.day <= o.attribution_end_date
                      GROUP BY o.id
                 )
                 UPDATE customer_campaign_delivery d
@@ -470,7 +465,15 @@ class CustomerCampaignDelivery(models.Model):
                 """,
                 company=company.id,
                 since=since,
-                tz=company._loyalty_tz(),
+                purchases=self.env["customer.purchase"]._documents_sql(
+                    company,
+                    members=SQL(
+                        """
+                        (SELECT m.id, m.partner_id FROM customer_membership m
+                          WHERE m.id IN (SELECT membership_id FROM open))
+                        """
+                    ),
+                ),
             )
         )
         updated = self.env.cr.rowcount

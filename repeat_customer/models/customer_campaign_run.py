@@ -174,42 +174,40 @@ class CustomerCampaign(models.Model):
             extra=SQL("m.churn_risk = 'high'"),
         )
 
-    def _delivered_column(self):
-        """The column of a sales order's delivery: its effective date when
-        Inventory's sale_stock is installed, else its confirmation date."""
-        orders = self.env["sale.order"]
-        return "effective_date" if "effective_date" in orders._fields else "date_order"
-
     def _due_delivered_sql(self, today, start):
+        """Members with a purchase (any channel) handed over the campaign's
+        days before: a sales order's delivery (its confirmation without
+        Inventory), a till order at once, an invoice when it is issued."""
         company = self.company_id
         tz = pytz.timezone(company._loyalty_tz())
-        column = SQL.identifier("so", self._delivered_column())
 
         def utc(day):
             local = tz.localize(datetime.combine(day, time.min))
             return local.astimezone(pytz.utc).replace(tzinfo=None)
 
-        # bounds on the column itself, so its index serves
+        # bounds on the moment itself, pushed into each channel's query
         low = utc(start - timedelta(days=self.days))
         high = utc(today - timedelta(days=self.days) + timedelta(days=1))
         return self._due_after_sql(
-            SQL("'order-' || so.id"),
-            SQL("(%s AT TIME ZONE 'UTC' AT TIME ZONE %s)::date", column, tz.zone),
+            # sales orders keep the key of the deliveries made before the
+            # purchase stream had other channels
+            SQL(
+                "CASE WHEN d.res_model = 'sale.order' THEN 'order-' || d.res_id "
+                "ELSE d.res_model || '-' || d.res_id END"
+            ),
+            SQL("(d.delivered AT TIME ZONE 'UTC' AT TIME ZONE %s)::date", tz.zone),
             today,
             start,
             source=SQL(
-                """sale_order so
-                   JOIN res_partner p ON p.id = so.partner_id
+                """(%s) d
                    JOIN customer_membership m
-                     ON m.partner_id = p.commercial_partner_id
-                    AND m.company_id = so.company_id"""
+                     ON m.partner_id = d.partner_id AND m.company_id = %s""",
+                self.env["customer.purchase"]._documents_sql(company),
+                company.id,
             ),
             extra=SQL(
-                "so.state = 'sale' AND so.company_id = %s AND %s >= %s AND %s < %s",
-                company.id,
-                column,
+                "d.is_order = 1 AND d.delivered >= %s AND d.delivered < %s",
                 low,
-                column,
                 high,
             ),
         )

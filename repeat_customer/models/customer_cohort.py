@@ -44,6 +44,12 @@ class CustomerCohort(models.Model):
     company_id = fields.Many2one("res.company", string="Company", readonly=True)
     currency_id = fields.Many2one(related="company_id.currency_id")
     user_id = fields.Many2one("res.users", string="Salesperson", readonly=True)
+    home_store_id = fields.Many2one(
+        "customer.store",
+        string="Home Store",
+        readonly=True,
+        help="The member's home store: where most of their purchases are.",
+    )
     cohort_month = fields.Date(
         string="Cohort",
         readonly=True,
@@ -81,13 +87,16 @@ class CustomerCohort(models.Model):
                 """
                 CREATE VIEW %(view)s AS
                 WITH sizes AS (
-                    SELECT company_id, cohort_month, count(*) AS cohort_size
-                      FROM customer_activity_month
-                     WHERE new_count = 1
-                     GROUP BY company_id, cohort_month
+                    -- per home store: a shop's cohorts are its members'
+                    SELECT a.company_id, a.cohort_month, m.home_store_id,
+                           count(*) AS cohort_size
+                      FROM customer_activity_month a
+                      JOIN customer_membership m ON m.id = a.membership_id
+                     WHERE a.new_count = 1
+                     GROUP BY a.company_id, a.cohort_month, m.home_store_id
                 )
                 SELECT a.id, a.membership_id, a.company_id, m.user_id,
-                       a.cohort_month, a.month, a.months_since,
+                       m.home_store_id, a.cohort_month, a.month, a.months_since,
                        s.cohort_size,
                        100.0 / s.cohort_size AS retention,
                        a.revenue,
@@ -97,6 +106,7 @@ class CustomerCohort(models.Model):
                   JOIN sizes s
                     ON s.company_id = a.company_id
                    AND s.cohort_month = a.cohort_month
+                   AND s.home_store_id IS NOT DISTINCT FROM m.home_store_id
                  WHERE a.active_count = 1
                 """,
                 view=SQL.identifier(self._table),
@@ -144,24 +154,25 @@ class CustomerCohort(models.Model):
     @api.model
     def _cohorts_of(self, domain):
         """The cohorts of the rows of ``domain``: [(company, cohort month,
-        size, months lived up to the company's current month)]. Every member
+        home store, size, months lived up to the company's current month)],
+        a cohort in as many parts as its members have home stores. Every member
         buys in their cohort's month, so every cohort has rows, in month
         0 at least: conditions on the months (since) of ``domain`` are left
         out, or a filter on month 3 would lose the cohorts nobody of which
         bought in month 3."""
         rows = super()._read_group(
             self._without_month_terms(domain),
-            ["company_id", "cohort_month:day"],
+            ["company_id", "cohort_month:day", "home_store_id"],
             ["cohort_size:max"],
         )
         today = {}
         cohorts = []
-        for company, cohort, size in rows:
+        for company, cohort, store, size in rows:
             if company not in today:
                 today[company] = company.sudo()._loyalty_today()
             lived = relativedelta(today[company].replace(day=1), cohort.replace(day=1))
             cohorts.append(
-                (company, cohort, size, max(0, lived.years * 12 + lived.months))
+                (company, cohort, store, size, max(0, lived.years * 12 + lived.months))
             )
         return cohorts
 
@@ -188,8 +199,10 @@ class CustomerCohort(models.Model):
         spec; a cohort counts in a month from its first, month 0, to the
         current one)."""
         members = 0
-        for company, cohort, size, lived in cohorts:
+        for company, cohort, store, size, lived in cohorts:
             if "company_id" in keys and keys["company_id"] != company:
+                continue
+            if "home_store_id" in keys and keys["home_store_id"] != store:
                 continue
             months = range(lived + 1)
             skip = False

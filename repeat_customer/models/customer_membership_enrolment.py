@@ -118,7 +118,6 @@ class CustomerMembership(models.Model):
         new members.
         """
         self.env.flush_all()
-        by_invoice = company.loyalty_stats_source == "invoice"
         self._analyze_sources(company)
         with self._job_setwise_plans():
             self.env.cr.execute(
@@ -136,32 +135,32 @@ class CustomerMembership(models.Model):
             candidates = [row[0] for row in self.env.cr.fetchall()]
         if not candidates:
             return 0
-        source, day = self._purchase_source_sql(company, by_invoice)
+        Purchase = self.env["customer.purchase"]
         if len(candidates) <= FEW_CANDIDATES:
+            # each candidate's documents, through the indexes
             select = SQL(
                 """
                 SELECT id, day FROM (
-                    SELECT c.id, (SELECT %(day)s FROM %(source)s
-                                     AND p.commercial_partner_id = c.id) AS day
+                    SELECT c.id, (SELECT min(d.day) FROM (%(documents)s) d
+                                   WHERE d.is_order = 1) AS day
                       FROM unnest(%(ids)s::int[]) AS c(id)
                 ) first
                  WHERE day IS NOT NULL
                 """,
                 ids=candidates,
-                day=day,
-                source=source,
+                documents=Purchase._documents_sql(company, SQL("c.id")),
             )
             created = self._insert_memberships(company, select)
         else:
             select = SQL(
                 """
-                SELECT p.commercial_partner_id, %(day)s FROM %(source)s
-                   AND p.commercial_partner_id = ANY(%(ids)s)
-                 GROUP BY p.commercial_partner_id
+                SELECT d.partner_id, min(d.day) FROM (%(documents)s) d
+                 WHERE d.is_order = 1
+                 GROUP BY d.partner_id
                 """,
-                ids=candidates,
-                day=day,
-                source=source,
+                documents=Purchase._documents_sql(
+                    company, SQL("SELECT unnest(%s::int[])", candidates)
+                ),
             )
             with self._job_setwise_plans():
                 created = self._insert_memberships(company, select)
@@ -175,40 +174,10 @@ class CustomerMembership(models.Model):
     def _analyze_sources(self, company):
         """Refresh the planner statistics of the tables the computation of
         ``company`` reads, where they are missing or stale."""
-        by_invoice = company.loyalty_stats_source == "invoice"
         return self._job_analyze(
-            ["res_partner", "customer_membership"]
-            + (["account_move"] if by_invoice else ["sale_order"])
-        )
-
-    @api.model
-    def _purchase_source_sql(self, company, by_invoice):
-        """(FROM ... WHERE, first purchase day): the company's purchases and
-        their partners ``p``, and the aggregate giving the first day."""
-        if by_invoice:
-            return (
-                SQL(
-                    """
-                    account_move am
-                    JOIN res_partner p ON p.id = am.commercial_partner_id
-                   WHERE am.company_id = %s AND am.state = 'posted'
-                     AND am.move_type = 'out_invoice'
-                    """,
-                    company.id,
-                ),
-                SQL("min(am.invoice_date)"),
-            )
-        return (
-            SQL(
-                """
-                sale_order so
-                JOIN res_partner p ON p.id = so.partner_id
-               WHERE so.company_id = %s AND so.state = 'sale'
-                """,
-                company.id,
-            ),
-            SQL(
-                "min((so.date_order AT TIME ZONE 'UTC' AT TIME ZONE %s)::date)",
-                company._loyalty_tz(),
-            ),
+            [
+                "res_partner",
+                "customer_membership",
+                *self.env["customer.purchase"]._document_tables(company),
+            ]
         )

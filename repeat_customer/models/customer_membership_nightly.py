@@ -72,15 +72,15 @@ class CustomerMembership(models.Model):
         self._update_age_bands(company, membership_ids)
         activity = self.env["customer.activity.month"]
         if churn_ids is None:
-            activity_ids = membership_ids
+            activity._update_activity(company, membership_ids)
         else:
             # between full passes: the members whose purchases changed, and
             # those whose rows move with the calendar
-            activity_ids = sorted(
-                {i for i in membership_ids if i in churn_ids}
-                | set(activity._due_ids(company, membership_ids))
+            activity._advance_with_calendar(
+                company,
+                membership_ids,
+                [i for i in membership_ids if i in churn_ids],
             )
-        activity._update_activity(company, activity_ids)
         # purchase profiles and recommendations: of everyone on a full pass
         # (the product neighbours were just recomputed), else of the members
         # whose purchases changed
@@ -90,6 +90,34 @@ class CustomerMembership(models.Model):
             if churn_ids is None
             else [i for i in membership_ids if i in churn_ids],
         )
+
+    @api.model
+    def _refresh_customers(self, documents, enrol):
+        """After a purchase event (a sales order confirmed or cancelled, a
+        till order paid): enrol the customers of ``documents`` (records with
+        ``company_id`` and ``partner_id``, of any channel) when ``enrol`` and
+        their company enrols automatically, and refresh their members'
+        figures: one INSERT and one UPDATE per company, whatever the number
+        of documents."""
+        # sudo: whoever may make the purchase may update its customer's
+        # figures, which are computed from documents only and never typed in.
+        memberships_model = self.env["customer.membership"].sudo()
+        for company in documents.company_id:
+            partners = documents.filtered(
+                lambda d, c=company: d.company_id == c and d.partner_id
+            ).partner_id.commercial_partner_id
+            if not partners:
+                continue
+            if enrol and company.loyalty_auto_enroll:
+                memberships = memberships_model._enrol_partners(company, partners)
+            else:
+                memberships = memberships_model.search(
+                    [
+                        ("partner_id", "in", partners.ids),
+                        ("company_id", "=", company.id),
+                    ]
+                )
+            memberships._refresh_figures()
 
     def _refresh_figures(self, full=False):
         """Recompute the figures of the memberships in ``self``.

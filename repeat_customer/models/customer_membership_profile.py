@@ -136,80 +136,34 @@ class CustomerMembership(models.Model):
     # ------------------------------------------------------------------
     @api.model
     def _profile_lines_sql(self, company, membership_ids=None):
-        """SQL of the order lines that make the profile of the members of
-        ``company`` in ``membership_ids`` (None: every member): confirmed
-        orders of the RFM window (the company's days), product lines only (no
-        notes, reward, points-redemption or down-payment lines), quantity and
-        untaxed amount net of posted credit notes, amount in company
-        currency.
+        """SQL of the purchase lines (every channel) that make the profile of
+        the members of ``company`` in ``membership_ids`` (None: every
+        member): the purchases of the RFM window (the company's days), read
+        from the purchase stream (``customer.purchase._lines_sql``).
 
-        Rows: membership, order, local order time, team, product, category,
-        quantity, amount, and whether the order used a promotion."""
+        Rows: membership, order, local order time, team, store, channel,
+        product, category, whether the order used a promotion, quantity and
+        amount (net of returns, company currency)."""
         members = SQL("company_id = %s", company.id)
         if membership_ids is not None:
             members = SQL(
                 "%s AND id = ANY(%s::int[])", members, pg_array(membership_ids)
             )
+        lines = self.env["customer.purchase"]._lines_sql(
+            company, since=self._stats_window_start(company), members=SQL("mem")
+        )
         return SQL(
             """
             WITH mem AS (
                 SELECT id, partner_id FROM customer_membership WHERE %(members)s
-            ),
-            orders AS (
-                SELECT mem.id AS membership_id, so.id AS order_id,
-                       so.date_order AT TIME ZONE 'UTC' AT TIME ZONE %(tz)s
-                           AS local_at,
-                       so.team_id,
-                       COALESCE(NULLIF(so.currency_rate, 0), 1.0) AS rate,
-                       EXISTS (
-                           SELECT 1 FROM sale_order_line x
-                            WHERE x.order_id = so.id
-                              AND (x.reward_id IS NOT NULL
-                                   OR x.loyalty_point_entry_id IS NOT NULL)
-                       ) AS promoted
-                  FROM mem
-                  JOIN res_partner p ON p.commercial_partner_id = mem.partner_id
-                  JOIN sale_order so ON so.partner_id = p.id
-                 WHERE so.company_id = %(company)s AND so.state = 'sale'
-                   AND (so.date_order AT TIME ZONE 'UTC' AT TIME ZONE %(tz)s)::date
-                       >= %(window_start)s
-            ),
-            line AS (
-                SELECT o.*, sol.id AS line_id, sol.product_id, pt.categ_id,
-                       sol.product_uom_qty AS ordered, sol.price_subtotal
-                  FROM orders o
-                  JOIN sale_order_line sol ON sol.order_id = o.order_id
-                  JOIN product_product pp ON pp.id = sol.product_id
-                  JOIN product_template pt ON pt.id = pp.product_tmpl_id
-                 WHERE sol.display_type IS NULL
-                   AND sol.reward_id IS NULL
-                   AND NOT COALESCE(sol.is_downpayment, FALSE)
-                   AND sol.loyalty_point_entry_id IS NULL
-            ),
-            refunded AS (
-                SELECT rel.order_line_id, sum(aml.quantity) AS quantity
-                  FROM sale_order_line_invoice_rel rel
-                  JOIN account_move_line aml ON aml.id = rel.invoice_line_id
-                  JOIN account_move am ON am.id = aml.move_id
-                 WHERE rel.order_line_id IN (SELECT line_id FROM line)
-                   AND am.state = 'posted' AND am.move_type = 'out_refund'
-                 GROUP BY rel.order_line_id
             )
             SELECT l.membership_id, l.order_id, l.local_at, l.team_id,
-                   l.product_id, l.categ_id, l.promoted,
-                   GREATEST(l.ordered - COALESCE(r.quantity, 0), 0) AS quantity,
-                   CASE WHEN l.ordered > 0
-                        THEN l.price_subtotal
-                             * GREATEST(l.ordered - COALESCE(r.quantity, 0), 0)
-                             / l.ordered / l.rate
-                        ELSE 0 END AS amount
-              FROM line l
-              LEFT JOIN refunded r ON r.order_line_id = l.line_id
+                   l.store_id, l.channel, l.product_id, l.categ_id, l.promoted,
+                   l.quantity, l.amount
+              FROM (%(lines)s) l
             """,
             members=members,
-            company=company.id,
-            tz=company._loyalty_tz(),
-            window_start=self._stats_window_start(company),
+            lines=lines,
         )
 
     @api.model

@@ -27,39 +27,16 @@ class CustomerMembership(models.Model):
     # ------------------------------------------------------------------
     @api.model
     def _purchases_query(self, company):
-        """SQL of the purchases of the members in the temporary batch ``mem``.
+        """SQL of the purchases (every channel, ``customer.purchase``) of the
+        members in the temporary batch ``mem``.
 
         Rows: membership id, purchase day, untaxed amount in company currency,
-        and 1 for a purchase or 0 for a credit note.
+        1 for a purchase or 0 for a return, and the store.
         """
-        if company.loyalty_stats_source == "invoice":
-            return SQL(
-                """
-                SELECT mem.id, am.invoice_date,
-                       am.amount_untaxed_signed,
-                       CASE WHEN am.move_type = 'out_invoice' THEN 1 ELSE 0 END
-                  FROM mem
-                  JOIN account_move am ON am.commercial_partner_id = mem.partner_id
-                 WHERE am.company_id = %(company)s
-                   AND am.state = 'posted'
-                   AND am.move_type IN ('out_invoice', 'out_refund')
-                """,
-                company=company.id,
-            )
         return SQL(
-            """
-            SELECT mem.id,
-                   (so.date_order AT TIME ZONE 'UTC' AT TIME ZONE %(tz)s)::date,
-                   so.amount_untaxed / COALESCE(NULLIF(so.currency_rate, 0), 1.0),
-                   1
-              FROM mem
-              JOIN res_partner p ON p.commercial_partner_id = mem.partner_id
-              JOIN sale_order so ON so.partner_id = p.id
-             WHERE so.company_id = %(company)s
-               AND so.state = 'sale'
-            """,
-            company=company.id,
-            tz=company._loyalty_tz(),
+            "SELECT d.membership_id, d.day, d.amount, d.is_order, d.store_id "
+            "FROM (%s) d",
+            self.env["customer.purchase"]._documents_sql(company, members=SQL("mem")),
         )
 
     @api.model
@@ -84,7 +61,8 @@ class CustomerMembership(models.Model):
             mem AS (
                 SELECT id, partner_id FROM customer_membership WHERE %(members)s
             ),
-            purchase(membership_id, day, amount, is_order) AS (%(purchases)s),
+            purchase(membership_id, day, amount, is_order, store_id)
+                AS (%(purchases)s),
             purchase_day AS (
                 SELECT membership_id, day, sum(amount) AS amount,
                        min(day) OVER (PARTITION BY membership_id) AS first_day
@@ -184,7 +162,9 @@ class CustomerMembership(models.Model):
                 ),
             )
         )
-        return [row[0] for row in self.env.cr.fetchall()]
+        changed = [row[0] for row in self.env.cr.fetchall()]
+        self._update_store_figures(company, membership_ids)
+        return changed
 
     # ------------------------------------------------------------------
     # Which members a pass recomputes
@@ -251,43 +231,9 @@ class CustomerMembership(models.Model):
         if "since" not in plan:
             return self._next_batch(company, after_id, limit)
         since = fields.Datetime.to_datetime(plan["since"])
-        if company.loyalty_stats_source == "invoice":
-            changed = SQL(
-                """
-                SELECT am.commercial_partner_id FROM account_move am
-                 WHERE am.company_id = %(company)s
-                   AND am.move_type IN ('out_invoice', 'out_refund')
-                   AND (am.write_date >= %(since)s
-                        OR (am.state = 'posted' AND am.invoice_date > %(old)s
-                            AND am.invoice_date <= %(new)s))
-                """,
-                company=company.id,
-                since=since,
-                old=plan["window_start"],
-                new=self._stats_window_start(company),
-            )
-        else:
-            changed = SQL(
-                """
-                SELECT p.commercial_partner_id
-                  FROM sale_order so
-                  JOIN res_partner p ON p.id = so.partner_id
-                 WHERE so.company_id = %(company)s
-                   AND (so.write_date >= %(since)s
-                        OR (so.state = 'sale'
-                            -- in UTC, a day around the local days
-                            AND so.date_order >= %(old)s::date - 1
-                            AND so.date_order < %(new)s::date + 2
-                            AND (so.date_order AT TIME ZONE 'UTC'
-                                 AT TIME ZONE %(tz)s)::date
-                                BETWEEN %(old)s::date + 1 AND %(new)s))
-                """,
-                company=company.id,
-                since=since,
-                old=plan["window_start"],
-                new=self._stats_window_start(company),
-                tz=company._loyalty_tz(),
-            )
+        changed = self.env["customer.purchase"]._changed_partners_sql(
+            company, since, plan["window_start"], self._stats_window_start(company)
+        )
         with self._job_setwise_plans():
             self.env.cr.execute(
                 SQL(

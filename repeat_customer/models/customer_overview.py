@@ -9,6 +9,9 @@ from ..tools.numbers import in_bounds
 
 PERIODS = (3, 6, 12, 24)
 DEFAULT_PERIOD = 12
+# the filters of the analytics pages: fields of the members (a store: the
+# members whose home store it is)
+FILTER_KEYS = ("tier_id", "segment_id", "country_id", "home_store_id")
 SCORES = (1, 2, 3, 4, 5)
 
 
@@ -90,9 +93,7 @@ class CustomerOverview(models.AbstractModel):
             "filters": {
                 "company_id": company.id,
                 "months": spec["months"],
-                "tier_id": spec["tier_id"],
-                "segment_id": spec["segment_id"],
-                "country_id": spec["country_id"],
+                **{key: spec[key] for key in FILTER_KEYS},
             },
             "choices": self._choices(company),
             "currency_id": company.currency_id.id,
@@ -109,7 +110,7 @@ class CustomerOverview(models.AbstractModel):
             "default_company_id": spec["company"].id,
             "default_months": str(spec["months"]),
         }
-        for key in ("tier_id", "segment_id", "country_id"):
+        for key in FILTER_KEYS:
             if spec[key]:
                 context[f"default_{key}"] = spec[key]
         action["context"] = context
@@ -140,7 +141,7 @@ class CustomerOverview(models.AbstractModel):
                 )
             )
         spec = {"company": company, "months": months}
-        for key in ("tier_id", "segment_id", "country_id"):
+        for key in FILTER_KEYS:
             value = filters.get(key)
             spec[key] = self._filter_id(value) if value else False
         return spec
@@ -158,7 +159,7 @@ class CustomerOverview(models.AbstractModel):
         """Members of the filters; with ``prefix`` (``membership_id.``), the
         records of those members (every such model carries the company)."""
         domain = [("company_id", "=", spec["company"].id)]
-        for key in ("tier_id", "segment_id", "country_id"):
+        for key in FILTER_KEYS:
             if spec[key]:
                 domain.append((f"{prefix}{key}", "=", spec[key]))
         return domain
@@ -177,6 +178,10 @@ class CustomerOverview(models.AbstractModel):
             [("company_id", "=", company.id), ("country_id", "!=", False)],
             ["country_id"],
         )
+        stores = Membership._read_group(
+            [("company_id", "=", company.id), ("home_store_id", "!=", False)],
+            ["home_store_id"],
+        )
         return {
             "companies": pairs(self.env.user.company_ids),
             "tiers": pairs(
@@ -186,6 +191,8 @@ class CustomerOverview(models.AbstractModel):
             "countries": pairs(
                 self.env["res.country"].union(*(c for (c,) in countries))
             ),
+            # the stores some member calls home
+            "stores": pairs(self.env["customer.store"].union(*(s for (s,) in stores))),
             "periods": list(PERIODS),
         }
 

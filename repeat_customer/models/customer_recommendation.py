@@ -109,7 +109,11 @@ class CustomerProductSimilarity(models.Model):
         pairs are counted, and the pairs are joined set-wise."""
         Membership = self.env["customer.membership"]
         Membership._job_analyze(
-            ["sale_order", "sale_order_line", "product_product", "product_template"]
+            [
+                *self.env["customer.purchase"]._line_tables(company),
+                "product_product",
+                "product_template",
+            ]
         )
         cr = self.env.cr
         cr.execute("DROP TABLE IF EXISTS customer_sim_bought")

@@ -197,7 +197,8 @@ class CustomerTier(models.Model):
                     SELECT id, partner_id FROM customer_membership
                      WHERE id = ANY(%(ids)s)
                 ),
-                p(membership_id, day, amount, is_order) AS (%(purchases)s)
+                p(membership_id, day, amount, is_order, store_id)
+                    AS (%(purchases)s)
                 SELECT p.membership_id, %(figure)s
                   FROM p
                  WHERE p.day > %(start)s AND p.day <= %(today)s

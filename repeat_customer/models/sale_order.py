@@ -361,24 +361,8 @@ class SaleOrder(models.Model):
 
     def _loyalty_refresh(self, enrol):
         """Enrol the customers of these orders (per setting) and refresh their
-        statistics: one INSERT and one UPDATE per company, whatever the number
-        of orders."""
-        # sudo: whoever may confirm or cancel the order may update its customer's
-        # figures, which are computed from documents only and never typed in.
-        memberships_model = self.env["customer.membership"].sudo()
-        for company in self.company_id:
-            orders = self.filtered(lambda o, c=company: o.company_id == c)
-            partners = orders.partner_id.commercial_partner_id
-            if enrol and company.loyalty_auto_enroll:
-                memberships = memberships_model._enrol_partners(company, partners)
-            else:
-                memberships = memberships_model.search(
-                    [
-                        ("partner_id", "in", partners.ids),
-                        ("company_id", "=", company.id),
-                    ]
-                )
-            memberships._refresh_figures()
+        figures (``customer.membership._refresh_customers``)."""
+        self.env["customer.membership"]._refresh_customers(self, enrol)
 
     # ------------------------------------------------------------------
     # Actions

@@ -235,6 +235,13 @@ class TestTriggers(CampaignCase):
         self.assertFalse(
             self._due(self._campaign(trigger="inactive", days=21), self.today)
         )
+        if "effective_date" in delivered._fields:
+            # with Inventory, an order is delivered when its delivery is done
+            self.assertFalse(
+                self._due(self._campaign(trigger="delivered", days=20), self.today)
+            )
+            self._deliver(delivered)
+            self.assertEqual(delivered.effective_date, delivered.date_order)
         after = self._campaign(trigger="delivered", days=20)
         self.assertEqual(
             self._due(after, self.today), {(regular.id, f"order-{delivered.id}")}

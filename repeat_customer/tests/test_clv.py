@@ -235,6 +235,10 @@ class TestSpendModelFromTransactions(RepeatCustomerCase):
             self.company.currency_id.id,
             self.env.uid,
         )
+        # Inventory's sale_stock (with Point of Sale) adds a required column
+        stock = "picking_policy" in self.env["sale.order"]._fields
+        policy_column = ", picking_policy" if stock else ""
+        policy_value = ", 'direct'" if stock else ""
         self.env.cr.execute_values(
             f"""
             INSERT INTO sale_order (
@@ -242,12 +246,12 @@ class TestSpendModelFromTransactions(RepeatCustomerCase):
                 partner_shipping_id, currency_id, state, date_order,
                 currency_rate, amount_untaxed, amount_tax, amount_total,
                 locked, require_signature, require_payment, prepayment_percent,
-                create_uid, write_uid, create_date, write_date)
+                create_uid, write_uid, create_date, write_date{policy_column})
             SELECT 'CDNOW' || v.n, {company:d}, v.partner, v.partner, v.partner,
                    {currency:d}, 'sale', v.day::timestamp + interval '12 hours',
                    1.0, v.amount::numeric, 0, v.amount::numeric,
                    FALSE, FALSE, FALSE, 1.0, {uid:d}, {uid:d},
-                   now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC'
+                   now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC'{policy_value}
               FROM (VALUES %s) AS v(n, partner, day, amount)
             """,
             [

@@ -44,6 +44,7 @@ class FeedbackCase(CampaignCase):
         cls.member = cls._member("Survey Sun")
         cls.member.user_id = cls.salesman
         cls.order = cls._order(cls.member.partner_id, 120.0, days_ago=3)
+        cls._deliver(cls.order)
 
     def _survey(self, member=None, order=None, questions="both"):
         member = member or self.member

@@ -8,6 +8,7 @@ from odoo.exceptions import ValidationError
 from odoo.tests import new_test_user, tagged
 from odoo.tools import SQL
 
+from ..models.customer_activity_month import VALUE_COLUMNS
 from ..tools.demographics import age, age_band, age_band_sql
 from .common import RepeatCustomerCase
 
@@ -320,6 +321,58 @@ class TestActivityBetweenFullPasses(RepeatCustomerCase):
             ]
         )
         self.assertEqual((lapsed.churned_count, lapsed.active_count), (1, 0))
+
+    def test_lapse_row_written_as_the_full_computation_writes_it(self):
+        """A month's first nights: the row of the month a member lapses in
+        is made from their last purchase month's row, equal to the one the
+        computation from their purchases makes; a member without that row
+        is recomputed from their purchases instead."""
+        partner = self._partner("Lapser")
+        self._order(partner, 20.0, days_ago=200)
+        self._order(partner, 10.0, days_ago=70)
+        self.env.flush_all()
+        self._compute()
+        member = self._membership(partner)
+        Activity = self.env["customer.activity.month"]
+        last_month = member.last_order_date.replace(day=1)
+        lapse_month = (last_month + timedelta(days=32)).replace(day=1)
+        columns = [*VALUE_COLUMNS, "month"]
+
+        def rows():
+            Activity.invalidate_model()
+            return {
+                row["month"]: {c: row[c] for c in columns if c != "company_id"}
+                for row in Activity.search_read(
+                    [("membership_id", "=", member.id)], columns
+                )
+            }
+
+        computed = rows()
+        self.assertIn(lapse_month, computed)
+        self.env.cr.execute(
+            "DELETE FROM customer_activity_month WHERE membership_id = %s "
+            "AND month = %s",
+            [member.id, lapse_month],
+        )
+        self.company.loyalty_stats_full_date = self.today - timedelta(days=80)
+        self.assertEqual(
+            Activity._due_ids(self.company, member.ids, split=True),
+            (member.ids, []),
+        )
+        self.assertEqual(
+            Activity._write_lapse_rows(self.company, member.ids), member.ids
+        )
+        self.assertEqual(rows(), computed)
+        # without its last purchase month's row, the member is recomputed
+        self.env.cr.execute(
+            "DELETE FROM customer_activity_month WHERE membership_id = %s "
+            "AND month >= %s",
+            [member.id, last_month],
+        )
+        self.assertEqual(Activity._write_lapse_rows(self.company, member.ids), [])
+        Activity._advance_with_calendar(self.company, member.ids, [])
+        self.assertEqual(rows(), computed)
+        self.assertFalse(Activity._due_ids(self.company, member.ids))
 
     def test_nightly_pass_keeps_the_rows(self):
         self.company.loyalty_repeat_days = 30

@@ -33,6 +33,12 @@ class CustomerAnalyticsExport(models.TransientModel):
     )
     segment_id = fields.Many2one("customer.segment", string="Segment")
     country_id = fields.Many2one("res.country", string="Country")
+    home_store_id = fields.Many2one(
+        "customer.store",
+        string="Home Store",
+        domain="[('company_id', '=', company_id)]",
+        help="The members whose home store it is.",
+    )
 
     def _spec(self):
         """The overview's filter spec of this export (checked the same way)."""
@@ -44,6 +50,7 @@ class CustomerAnalyticsExport(models.TransientModel):
                 "tier_id": self.tier_id.id,
                 "segment_id": self.segment_id.id,
                 "country_id": self.country_id.id,
+                "home_store_id": self.home_store_id.id,
             }
         )
 

@@ -54,7 +54,7 @@ export class LoyaltyOverview extends Component {
         const filters = { ...this.state.filters };
         filters[key] = value ? parseInt(value, 10) : false;
         if (key === "company_id") {
-            filters.tier_id = filters.segment_id = filters.country_id = false;
+            filters.tier_id = filters.segment_id = filters.country_id = filters.home_store_id = false;
         }
         this.load(filters);
     }
