@@ -2,7 +2,7 @@
     "name": "Repeat Customer CRM",
     "summary": "Memberships, points, tiers, RFM segments and churn risk "
     "for repeat customers (回头客)",
-    "version": "18.0.1.13.1",
+    "version": "18.0.1.14.0",
     "category": "Sales/Loyalty",
     "website": "https://github.com/repeat-customer/repeat_customer",
     "author": "repeat_customer developers",

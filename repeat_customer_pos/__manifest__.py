@@ -8,7 +8,6 @@
     "license": "LGPL-3",
     "depends": ["repeat_customer", "point_of_sale"],
     "data": ["views/pos_config_views.xml"],
-    "demo": ["demo/repeat_customer_pos_demo.xml"],
     "post_init_hook": "post_init_hook",
     "uninstall_hook": "uninstall_hook",
     "auto_install": True,

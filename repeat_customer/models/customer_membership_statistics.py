@@ -13,7 +13,7 @@ from ..tools.numbers import pg_array
 FULL_STATS_DAYS = 7
 # what the statistics pass computes, for its signature: a database whose
 # figures were computed without one of them is recomputed in full
-STATS_FIGURES = "orders,days,spend,average,repeat-average,window"
+STATS_FIGURES = "orders,days,spend,average,repeat-average,window,stores"
 # documents written by a transaction that started before the last pass but
 # committed after it are still seen: "changed since" looks this far back
 SINCE_MARGIN = timedelta(hours=1)
@@ -180,6 +180,8 @@ class CustomerMembership(models.Model):
                 company.loyalty_rfm_window_days,
                 company._loyalty_tz(),
                 company.currency_id.id,
+                # which store each channel's documents count for
+                self.env["customer.purchase"]._store_map(company),
             ]
         )
 

@@ -25,6 +25,7 @@ DOCUMENT_COLUMNS = (
     ("channel", "varchar"),  # 'sale', 'invoice', 'pos', ...
     ("store_id", "int"),  # customer.store, or NULL
     ("team_id", "int"),  # crm.team, or NULL
+    ("user_id", "int"),  # res.users: the salesperson, the cashier
     ("res_model", "varchar"),  # the source document
     ("res_id", "int"),
 )
@@ -131,6 +132,7 @@ class CustomerPurchase(models.AbstractModel):
                    'sale'::varchar,
                    store.id::int,
                    so.team_id::int,
+                   so.user_id::int,
                    'sale.order'::varchar,
                    so.id
               FROM sale_order so
@@ -165,6 +167,7 @@ class CustomerPurchase(models.AbstractModel):
                    'invoice'::varchar,
                    store.id::int,
                    am.team_id::int,
+                   am.invoice_user_id::int,
                    'account.move'::varchar,
                    am.id
               FROM account_move am
@@ -359,6 +362,44 @@ class CustomerPurchase(models.AbstractModel):
     # ------------------------------------------------------------------
     # Helpers
     # ------------------------------------------------------------------
+    @api.model
+    def _channel_codes(self):
+        """A small number per source model, unique: a report's row id made
+        of a document's is ``res_id * 8 + 2 * code`` (even; odd ids are the
+        report's other rows). Override to add a channel."""
+        return {"sale.order": 0, "account.move": 1}
+
+    @api.model
+    def _document_row_id(self, alias):
+        """SQL of that row id for the document rows of ``alias``."""
+        cases = SQL(" ").join(
+            SQL("WHEN %s THEN %s", model, code)
+            for model, code in self._channel_codes().items()
+        )
+        return SQL(
+            "(%(alias)s.res_id * 8 + 2 * CASE %(alias)s.res_model %(cases)s END)",
+            alias=SQL.identifier(alias),
+            cases=cases,
+        )
+
+    @api.model
+    def _store_map(self, company):
+        """Which store each source of documents counts for, as JSON-safe
+        pairs: a change of it changes the statistics' signature, so the
+        next night recomputes every member's figures per store."""
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT 'crm.team', t.id, t.loyalty_store_id FROM crm_team t
+                  JOIN customer_store s ON s.id = t.loyalty_store_id
+                 WHERE s.company_id = %s
+                 ORDER BY t.id
+                """,
+                company.id,
+            )
+        )
+        return [list(row) for row in self.env.cr.fetchall()]
+
     @api.model
     def _document_tables(self, company):
         """The tables the documents of ``company`` are read from, for the

@@ -5,8 +5,9 @@ RATES = {"complaint_rate": ("complaint_count", "order_count", 100.0)}
 
 
 class CustomerServiceRate(models.Model):
-    """Complaints per 100 orders: a row per confirmed order and a row per
-    complaint, each on the company's day it happened, with its salesperson
+    """Complaints per 100 orders: a row per purchase, whatever its channel
+    (``customer.purchase``: a confirmed sales order, a till order...), and a
+    row per complaint, each on the company's day it happened, with its salesperson
     (the order's; for a complaint about no order, the customer's), sales
     team and current segment and tier; a group's rate is the ratio of its
     sums. A salesperson sees her rows on both sides of the ratio: her
@@ -69,61 +70,82 @@ class CustomerServiceRate(models.Model):
     )
 
     def init(self):
+        # the view of the versions before 18.0.1.14: the rows are a query now
         tools.drop_view_if_exists(self.env.cr, self._table)
-        self.env.cr.execute(
+
+    @property
+    def _table_query(self):
+        """The orders of every company (its purchase stream: a sales order,
+        an invoice or a till order, whatever the channel) and the
+        complaints, each a row."""
+        Purchase = self.env["customer.purchase"].sudo()
+        companies = self.env["res.company"].sudo().with_context(active_test=False)
+        branches = [
             SQL(
                 """
-                CREATE VIEW %(table)s AS (
-                    SELECT so.id * 2 AS id,
-                           (so.date_order AT TIME ZONE 'UTC'
-                                AT TIME ZONE COALESCE(cp.tz, 'UTC'))::date AS date,
-                           so.company_id,
-                           m.id AS membership_id,
-                           p.id AS partner_id,
-                           so.user_id,
-                           so.team_id AS sales_team_id,
-                           m.segment_id,
-                           m.tier_id,
-                           so.id AS order_id,
-                           NULL::int AS request_id,
-                           1 AS order_count,
-                           0 AS complaint_count
-                      FROM sale_order so
-                      JOIN res_partner p0 ON p0.id = so.partner_id
-                      JOIN res_partner p
-                        ON p.id = COALESCE(p0.commercial_partner_id, p0.id)
-                      JOIN res_company c ON c.id = so.company_id
-                      JOIN res_partner cp ON cp.id = c.partner_id
-                      LEFT JOIN customer_membership m
-                        ON m.partner_id = p.id AND m.company_id = so.company_id
-                     WHERE so.state = 'sale'
-                    UNION ALL
-                    SELECT r.id * 2 + 1,
-                           (r.create_date AT TIME ZONE 'UTC'
-                                AT TIME ZONE COALESCE(cp.tz, 'UTC'))::date,
-                           r.company_id,
-                           r.membership_id,
-                           r.commercial_partner_id,
-                           COALESCE(so.user_id, r.salesperson_id),
-                           COALESCE(so.team_id, (
-                               SELECT tm.crm_team_id FROM crm_team_member tm
-                                WHERE tm.user_id = r.salesperson_id AND tm.active
-                                ORDER BY tm.id LIMIT 1)),
-                           m.segment_id,
-                           m.tier_id,
-                           r.order_id,
-                           r.id,
-                           0,
-                           1
-                      FROM customer_service_request r
-                      JOIN customer_service_stage s ON s.id = r.stage_id
-                      LEFT JOIN sale_order so ON so.id = r.order_id
-                      JOIN res_company c ON c.id = r.company_id
-                      JOIN res_partner cp ON cp.id = c.partner_id
-                      LEFT JOIN customer_membership m ON m.id = r.membership_id
-                     WHERE r.is_complaint AND NOT COALESCE(s.is_cancel, FALSE)
-                )
+                SELECT %(row_id)s AS id, d.day AS date,
+                       %(company)s AS company_id,
+                       d.partner_id, d.user_id, d.team_id,
+                       CASE WHEN d.res_model = 'sale.order' THEN d.res_id END
+                           AS order_id
+                  FROM (%(documents)s) d
+                 WHERE d.is_order = 1
                 """,
-                table=SQL.identifier(self._table),
+                row_id=Purchase._document_row_id("d"),
+                company=company.id,
+                documents=Purchase._documents_sql(company),
             )
+            for company in companies.search([])
+        ]
+        orders = (
+            SQL(" UNION ALL ").join(branches)
+            if branches
+            else SQL(
+                "SELECT NULL::int, NULL::date, NULL::int, NULL::int, NULL::int, "
+                "NULL::int, NULL::int WHERE FALSE"
+            )
+        )
+        return SQL(
+            """
+            SELECT o.id, o.date, o.company_id,
+                   m.id AS membership_id,
+                   o.partner_id,
+                   o.user_id,
+                   o.team_id AS sales_team_id,
+                   m.segment_id,
+                   m.tier_id,
+                   o.order_id,
+                   NULL::int AS request_id,
+                   1 AS order_count,
+                   0 AS complaint_count
+              FROM (%(orders)s) o
+              LEFT JOIN customer_membership m
+                ON m.partner_id = o.partner_id AND m.company_id = o.company_id
+            UNION ALL
+            SELECT r.id * 2 + 1,
+                   (r.create_date AT TIME ZONE 'UTC'
+                        AT TIME ZONE COALESCE(cp.tz, 'UTC'))::date,
+                   r.company_id,
+                   r.membership_id,
+                   r.commercial_partner_id,
+                   COALESCE(so.user_id, r.salesperson_id),
+                   COALESCE(so.team_id, (
+                       SELECT tm.crm_team_id FROM crm_team_member tm
+                        WHERE tm.user_id = r.salesperson_id AND tm.active
+                        ORDER BY tm.id LIMIT 1)),
+                   m.segment_id,
+                   m.tier_id,
+                   r.order_id,
+                   r.id,
+                   0,
+                   1
+              FROM customer_service_request r
+              JOIN customer_service_stage s ON s.id = r.stage_id
+              LEFT JOIN sale_order so ON so.id = r.order_id
+              JOIN res_company c ON c.id = r.company_id
+              JOIN res_partner cp ON cp.id = c.partner_id
+              LEFT JOIN customer_membership m ON m.id = r.membership_id
+             WHERE r.is_complaint AND NOT COALESCE(s.is_cancel, FALSE)
+            """,
+            orders=orders,
         )

@@ -54,6 +54,22 @@ class CustomerPurchase(models.AbstractModel):
         )
 
     @api.model
+    def _channel_codes(self):
+        return {**super()._channel_codes(), "pos.order": 2}
+
+    @api.model
+    def _store_map(self, company):
+        self.env.cr.execute(
+            SQL(
+                "SELECT 'pos.config', id, loyalty_store_id FROM pos_config "
+                "WHERE company_id = %s ORDER BY id",
+                company.id,
+            )
+        )
+        tills = [list(row) for row in self.env.cr.fetchall()]
+        return super()._store_map(company) + tills
+
+    @api.model
     def _document_tables(self, company):
         return [*super()._document_tables(company), "pos_order"]
 
@@ -82,6 +98,7 @@ class CustomerPurchase(models.AbstractModel):
                    'pos'::varchar,
                    pc.loyalty_store_id::int,
                    %(team)s::int,
+                   po.user_id::int,
                    'pos.order'::varchar,
                    po.id
               FROM pos_order po

@@ -88,8 +88,11 @@ class PosOrder(models.Model):
 
     @api.model
     def _demo_generate_till(self, seed=2025):
-        """Load the till's demo (called by the demo data only); imported
-        here so that it never loads in a production database's registry."""
+        """Load the till's demo: ``bin/run-demo`` calls it once the addons
+        and their demo data are installed (not the addon's demo data: two
+        years of till customers would crowd the customers Odoo's own POS
+        tests look for out of the till's first partners). Imported here so
+        that it never loads in a production database's registry."""
         from ..demo.till_demo import TillDemo  # noqa: PLC0415
 
         return TillDemo(self.env).generate(seed)

@@ -147,6 +147,11 @@ class TestTillPurchases(TillCase):
         )
         self.assertEqual(member.home_store_id, shop)
         self.assertEqual(shop.member_count, 1)
+        # the complaint rate's orders are the purchases of every channel
+        ((orders,),) = self.env["customer.service.rate"]._read_group(
+            [("partner_id", "=", customer.id)], [], ["order_count:sum"]
+        )
+        self.assertEqual(orders, 3)
 
     def test_refund_at_the_till_is_a_return(self):
         """Three bags bought (60), one returned (-20) two days later: one
@@ -416,6 +421,15 @@ class TestStores(TillCase):
             {"company_id": self.company.id, "home_store_id": self.shop.id}
         )
         self.assertEqual(export["context"]["default_home_store_id"], self.shop.id)
+
+    def test_a_new_store_of_a_till_recomputes_everyone_at_night(self):
+        self.assertIn("since", self.Membership._stats_plan(self.company))
+        moved = self.env["customer.store"].create({"name": "Nanjing Road Shop"})
+        self.config.loyalty_store_id = moved
+        self.env.flush_all()
+        self.assertNotIn("since", self.Membership._stats_plan(self.company))
+        self.Membership._compute_company(self.company, nightly=True)
+        self.assertEqual(self._member(self.customer).home_store_id, moved)
 
     def test_store_of_another_company_is_not_counted(self):
         """A team shared by every company counts for its store in the
