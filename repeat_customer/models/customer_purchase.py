@@ -130,7 +130,7 @@ class CustomerPurchase(models.AbstractModel):
                     / COALESCE(NULLIF(so.currency_rate, 0), 1.0))::numeric,
                    1,
                    'sale'::varchar,
-                   store.id::int,
+                   %(store)s::int,
                    so.team_id::int,
                    so.user_id::int,
                    'sale.order'::varchar,
@@ -138,14 +138,13 @@ class CustomerPurchase(models.AbstractModel):
               FROM sale_order so
               JOIN res_partner p ON p.id = so.partner_id
               %(members)s
-              LEFT JOIN crm_team team ON team.id = so.team_id
-              LEFT JOIN customer_store store
-                ON store.id = team.loyalty_store_id
-               AND store.company_id = so.company_id
+              %(store_join)s
              WHERE so.company_id = %(company)s
                AND so.state = 'sale'
                AND %(partners)s
             """,
+            store=self._team_store(company, "so")[0],
+            store_join=self._team_store(company, "so")[1],
             member=scope.member(),
             tz=company._loyalty_tz(),
             delivered=delivered,
@@ -165,23 +164,22 @@ class CustomerPurchase(models.AbstractModel):
                    am.amount_untaxed_signed::numeric,
                    CASE WHEN am.move_type = 'out_invoice' THEN 1 ELSE 0 END,
                    'invoice'::varchar,
-                   store.id::int,
+                   %(store)s::int,
                    am.team_id::int,
                    am.invoice_user_id::int,
                    'account.move'::varchar,
                    am.id
               FROM account_move am
               %(members)s
-              LEFT JOIN crm_team team ON team.id = am.team_id
-              LEFT JOIN customer_store store
-                ON store.id = team.loyalty_store_id
-               AND store.company_id = am.company_id
+              %(store_join)s
              WHERE am.company_id = %(company)s
                AND am.state = 'posted'
                AND am.move_type IN ('out_invoice', 'out_refund')
                AND %(partners)s
                AND %(invoices)s
             """,
+            store=self._team_store(company, "am")[0],
+            store_join=self._team_store(company, "am")[1],
             member=scope.member(),
             members=scope.join(SQL("am.commercial_partner_id")),
             company=company.id,
@@ -238,7 +236,7 @@ class CustomerPurchase(models.AbstractModel):
                        p.commercial_partner_id AS partner_id, so.id AS order_id,
                        so.date_order AT TIME ZONE 'UTC' AT TIME ZONE %(tz)s
                            AS local_at,
-                       so.team_id, store.id AS store_id,
+                       so.team_id, %(store)s::int AS store_id,
                        COALESCE(NULLIF(so.currency_rate, 0), 1.0) AS rate,
                        EXISTS (
                            SELECT 1 FROM sale_order_line x
@@ -251,10 +249,7 @@ class CustomerPurchase(models.AbstractModel):
                   FROM sale_order so
                   JOIN res_partner p ON p.id = so.partner_id
                   %(members)s
-                  LEFT JOIN crm_team team ON team.id = so.team_id
-                  LEFT JOIN customer_store store
-                    ON store.id = team.loyalty_store_id
-                   AND store.company_id = so.company_id
+                  %(store_join)s
                   JOIN sale_order_line sol ON sol.order_id = so.id
                   JOIN product_product pp ON pp.id = sol.product_id
                   JOIN product_template pt ON pt.id = pp.product_tmpl_id
@@ -279,6 +274,8 @@ class CustomerPurchase(models.AbstractModel):
             """,
             member=scope.member(),
             members=scope.join(SQL("p.commercial_partner_id")),
+            store=self._team_store(company, "so")[0],
+            store_join=self._team_store(company, "so")[1],
             tz=tz,
             company=company.id,
             partners=scope.filter(SQL("p.commercial_partner_id")),
@@ -380,6 +377,33 @@ class CustomerPurchase(models.AbstractModel):
             "(%(alias)s.res_id * 8 + 2 * CASE %(alias)s.res_model %(cases)s END)",
             alias=SQL.identifier(alias),
             cases=cases,
+        )
+
+    @api.model
+    def _team_store(self, company, alias):
+        """(the store column, its joins) of the documents of ``alias``, which
+        have a ``team_id``: the store of the sales team, within the
+        document's company; no join at all for a company without stores."""
+        if not self._has_stores(company):
+            return SQL("NULL"), SQL()
+        doc = SQL.identifier(alias)
+        return SQL("store.id"), SQL(
+            """
+            LEFT JOIN crm_team team ON team.id = %(doc)s.team_id
+            LEFT JOIN customer_store store
+              ON store.id = team.loyalty_store_id
+             AND store.company_id = %(doc)s.company_id
+            """,
+            doc=doc,
+        )
+
+    @api.model
+    def _has_stores(self, company):
+        return bool(
+            self.env["customer.store"]
+            .sudo()
+            .with_context(active_test=False)
+            .search_count([("company_id", "=", company.id)], limit=1)
         )
 
     @api.model

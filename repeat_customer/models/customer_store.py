@@ -154,12 +154,7 @@ class CustomerMembership(models.Model):
             return
         # a company without stores has no figures per store (deleting a
         # store deletes its rows and empties the home stores it was)
-        if not (
-            self.env["customer.store"]
-            .sudo()
-            .with_context(active_test=False)
-            .search_count([("company_id", "=", company.id)], limit=1)
-        ):
+        if not self.env["customer.purchase"]._has_stores(company):
             return
         ids = pg_array(membership_ids)
         self.env.cr.execute(
